@@ -1,0 +1,64 @@
+// swift-tools-version: 6.0
+// Green: green threads and actors for Swift on Linux.
+import PackageDescription
+
+let package = Package(
+    name: "Green",
+    products: [
+        .library(name: "Green", targets: ["Green"]),
+        .library(name: "GreenActors", targets: ["GreenActors"]),
+        .executable(name: "GreenDemo", targets: ["GreenDemo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C and assembly: the context switch, stacks, the overflow handler.
+        .target(name: "CGreenContext", path: "Sources/CGreenContext"),
+        // libev, from Debian's libev-dev, with static inline shims over its macros.
+        .systemLibrary(name: "CLibev", path: "Sources/CLibev", providers: [.apt(["libev-dev"])]),
+        // The core: greenlets, the hub, timeouts, coordination, green I/O.
+        .target(
+            name: "Green",
+            dependencies: [
+                "CGreenContext", "CLibev",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ],
+            path: "Sources/Green"
+        ),
+        // Actors on greenlets: mailboxes, links, monitors, supervisors, registry.
+        .target(
+            name: "GreenActors",
+            dependencies: ["Green", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/GreenActors"
+        ),
+        .executableTarget(
+            name: "GreenDemo",
+            dependencies: ["Green"],
+            path: "Samples/GreenDemo"
+        ),
+        // A helper program the tests run as a child process (crashes, signals).
+        .executableTarget(
+            name: "GreenTestChild",
+            dependencies: ["Green"],
+            path: "Tests/GreenTestChild"
+        ),
+        .testTarget(
+            name: "GreenTests",
+            dependencies: ["Green", "GreenTestChild"],
+            path: "Tests/GreenTests"
+        ),
+        .testTarget(
+            name: "GreenActorsTests",
+            dependencies: ["GreenActors", "Green"],
+            path: "Tests/GreenActorsTests"
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)

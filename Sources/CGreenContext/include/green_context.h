@@ -1,0 +1,119 @@
+// CGreenContext: the only unsafe machinery of Green.
+//
+// - green_swap (assembly): saves the callee-saved registers, MXCSR and the x87
+//   control word on the current stack, stores the stack pointer, and resumes
+//   another saved stack. Contract: x86_64 SysV and aarch64 AAPCS64 only.
+// - green_stack_*: mmap'd stacks with a guard page at the low end.
+// - green_record: what a greenlet's context is to the switch: its saved stack
+//   pointer, its own Swift exclusivity access set, and what the stack-overflow
+//   handler needs to name it.
+//
+// Invariants (relied on by Sources/Green/Core/Switch.swift):
+// - A record is switched *to* only when it is suspended (its sp was saved by a
+//   green_swap, or made by green_context_make and never run).
+// - green_current is the running record of this thread once a hub exists.
+// - Exclusivity: the access set of the thread is saved into `from` and the one
+//   of `to` restored on every switch (swift_task_exit/enterThreadLocalContext),
+//   so each greenlet keeps its own. A record whose saved set is non-empty
+//   switched away inside a Swift exclusive access: a bug the debug build traps.
+#ifndef GREEN_CONTEXT_H
+#define GREEN_CONTEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct green_record {
+    void *sp;                 // saved stack pointer while suspended
+    void *access_state[2];    // this greenlet's Swift exclusivity state (zeroed at start)
+    void *guard_low;          // guard page range of its stack (NULL for the root)
+    void *guard_high;
+    size_t stack_size;        // usable bytes
+    void *owner;              // the Swift object, unretained
+    char name[48];            // NUL-terminated, for the overflow report
+} green_record;
+
+// The running record of this thread (NULL before the thread's hub exists).
+extern __thread green_record *green_current;
+
+// From libswiftCore: the swap Swift concurrency does per task.
+void swift_task_enterThreadLocalContext(char *state);
+void swift_task_exitThreadLocalContext(char *state);
+
+// Assembly. Saves the current context to *save_sp and resumes target_sp; returns,
+// when this context is resumed, the `arg` the resumer passed.
+void *green_swap(void **save_sp, void *target_sp, void *arg);
+
+// Prepares a fresh context at the top of a stack: the first switch to it calls
+// entry(arg, data) on that stack, where arg is the value passed to green_swap.
+// entry must never return. Returns the initial stack pointer.
+typedef void (*green_entry_fn)(void *arg, void *data);
+void *green_context_make(void *stack_top, green_entry_fn entry, void *data);
+
+// The running record of this thread, for Swift (which cannot import __thread).
+static inline green_record *green_get_current(void) { return green_current; }
+static inline void green_set_current(green_record *rec) { green_current = rec; }
+
+// Switches from `from` (the running record) to `to`, swapping exclusivity sets.
+// Returns the arg given by whoever later resumes `from`.
+static inline void *green_switch(green_record *from, green_record *to, void *arg) {
+    swift_task_exitThreadLocalContext((char *)from->access_state);
+    swift_task_enterThreadLocalContext((char *)to->access_state);
+    green_current = to;
+    return green_swap(&from->sp, to->sp, arg);
+}
+
+// True when `rec` holds saved Swift accesses, i.e. it is suspended (or about to
+// be) inside an exclusive access. Only meaningful after the exit half of a switch.
+static inline int green_record_in_access(const green_record *rec) {
+    return rec->access_state[0] != NULL;
+}
+
+// Switches like green_switch, but traps with a message naming `from` if it is in
+// the middle of a Swift exclusive access (used by debug builds).
+void *green_switch_checked(green_record *from, green_record *to, void *arg);
+
+// ---- Stacks ----
+
+typedef struct green_stack {
+    void *base;        // lowest address of the mapping (the guard page)
+    size_t mapped;     // total bytes mapped, guard included
+    size_t guard;      // guard bytes at the low end
+} green_stack;
+
+enum green_guard_mode {
+    GREEN_GUARD_MADVISE = 1,   // MADV_GUARD_INSTALL: no extra mapping
+    GREEN_GUARD_MPROTECT = 2,  // fallback: one more kernel mapping per stack
+};
+
+// Maps a stack of `usable` bytes (rounded up to pages) plus a guard page.
+// Returns 0 or an errno value.
+int green_stack_alloc(size_t usable, green_stack *out);
+// Gives the pages of [base+guard, top - keep) back to the kernel.
+void green_stack_discard(const green_stack *s, size_t keep);
+void green_stack_free(const green_stack *s);
+// Which guard mechanism this process uses (decided on first allocation).
+int green_stack_guard_mode(void);
+static inline void *green_stack_top(const green_stack *s) { return (char *)s->base + s->mapped; }
+
+// ---- Stack overflow reporting ----
+
+// Installs (once per process) a SIGSEGV/SIGBUS handler that names the greenlet
+// whose guard page was hit, and chains to the previous handler otherwise.
+void green_overflow_handler_install(void);
+// Gives the calling thread an alternate signal stack (once per thread).
+int green_thread_altstack_install(void);
+
+// ---- Misc ----
+// The page size, cached.
+size_t green_page_size(void);
+// Resident set size of this process in bytes (from /proc/self/statm), or 0.
+size_t green_resident_bytes(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,386 @@
+import CGreenContext
+import CLibev
+import Glibc
+import Logging
+
+/// What every greenlet is, whatever its result type: its context, its state,
+/// kill and link. `Greenlet<Value>` adds the typed result.
+///
+/// Lifetime: a started greenlet keeps itself alive (one self-retain) until it
+/// has finished and the hub has taken back its stack, so dropping every handle
+/// to a running greenlet does not stop it.
+///
+/// Thread-safety: a greenlet belongs to the hub of the thread that created it.
+open class AnyGreenlet {
+    enum State: UInt8 {
+        case unstarted, delayedStart, scheduledStart, running, ready, parked, dead
+    }
+    enum TimerMode: UInt8 { case sleep, timeout, start }
+
+    let record: UnsafeMutablePointer<green_record>
+    /// The hub this greenlet runs on.
+    public internal(set) unowned(unsafe) var hub: Hub!
+    var state: State = .unstarted
+    var hasStarted = false
+    var stack: green_stack?
+    var stackSize: Int
+    var pendingError: (any Error)?
+    var wakeReason: Hub.WakeReason = .none
+    private var timer: UnsafeMutablePointer<ev_timer>?
+    private var timerMode: TimerMode = .sleep
+    private var io: UnsafeMutablePointer<ev_io>?
+    private var joiners: WaitList?
+    private var linkCallbacks: [(AnyGreenlet) -> Void] = []
+    var locals: [ObjectIdentifier: Any] = [:]
+    private var failure: (any Error)?
+    private var failureObserved = false
+
+    /// A name for logs and crash reports: "Greenlet-N" unless given.
+    public var name: String {
+        didSet { copyNameToRecord() }
+    }
+
+    /// Root and hub greenlets: they run on a thread's stack or the hub's own.
+    init(rootOf hub: Hub?, name: String) {
+        record = .allocate(capacity: 1)
+        record.initialize(to: green_record())
+        stackSize = 0
+        self.name = name
+        self.hub = hub
+        hasStarted = true
+        state = .running
+        record.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
+        copyNameToRecord()
+    }
+
+    /// A greenlet of the calling thread's hub, not started.
+    init(spawnedName name: String?, stackSize: Int?) {
+        let hub = Hub.current
+        record = .allocate(capacity: 1)
+        record.initialize(to: green_record())
+        self.stackSize = stackSize ?? Green.defaultStackSize
+        self.name = name ?? hub.nextName()
+        self.hub = hub
+        record.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
+        copyNameToRecord()
+    }
+
+    deinit {
+        if let failure, !failureObserved, !(failure is GreenletExit) {
+            Hub.logger.error("greenlet '\(name)' failed and nobody read its error: \(failure)")
+        }
+        if let timer {
+            if hub != nil, green_ev_is_active(timer) != 0, let loop = liveLoop { ev_timer_stop(loop, timer) }
+            timer.deallocate()
+        }
+        if let io {
+            if hub != nil, green_ev_is_active(io) != 0, let loop = liveLoop { ev_io_stop(loop, io) }
+            io.deallocate()
+        }
+        record.deinitialize(count: 1)
+        record.deallocate()
+    }
+
+    private var liveLoop: OpaquePointer? { hub?.loop }
+
+    private func copyNameToRecord() {
+        withUnsafeMutableBytes(of: &record.pointee.name) { buf in
+            let utf8 = Array(name.utf8.prefix(buf.count - 1))
+            buf.copyBytes(from: utf8)
+            buf[utf8.count] = 0
+        }
+    }
+
+    // MARK: - State (gevent's started / ready() / successful() / exception)
+
+    /// The running greenlet of the calling thread (its root greenlet outside any spawned one).
+    public static var current: AnyGreenlet { Hub.current.current }
+
+    /// Whether `start()` was called (or `spawn` started it).
+    public var isStarted: Bool { state != .unstarted }
+    /// Whether it has finished, by returning, throwing, or being killed.
+    public var isReady: Bool { state == .dead }
+    /// Whether it finished by returning (or by `GreenletExit`, a clean kill).
+    public var isSuccessful: Bool { state == .dead && (failure == nil || failure is GreenletExit) }
+    /// Whether it is finished; an alias of `isReady`.
+    public var isDead: Bool { state == .dead }
+    /// The error it ended with, if any (reading it counts as handling it).
+    public var error: (any Error)? {
+        failureObserved = true
+        return failure
+    }
+
+    // MARK: - Running
+
+    /// Schedules the greenlet to run on its hub.
+    /// - Throws: `GreenError.alreadyStarted` when started (or killed) before.
+    /// - Note: does not switch.
+    public func start() throws {
+        guard state == .unstarted else { throw GreenError.alreadyStarted(name: name) }
+        _ = Unmanaged.passRetained(self)
+        hub.schedule(self)
+    }
+
+    /// Schedules the greenlet to start after `delay`.
+    /// - Throws: `alreadyStarted`; `negativeTimeout` for a negative delay.
+    public func start(after delay: Duration) throws {
+        guard state == .unstarted else { throw GreenError.alreadyStarted(name: name) }
+        _ = try validated(delay)
+        _ = Unmanaged.passRetained(self)
+        state = .delayedStart
+        startTimer(after: delay, mode: .start)
+    }
+
+    /// Makes a stack and a fresh context for the first switch.
+    func prepareStack(entry: green_entry_fn, data: UnsafeMutableRawPointer) throws {
+        var s = try hub.pool.take(size: stackSize)
+        stack = s
+        hasStarted = true
+        record.pointee.sp = green_context_make(green_stack_top(&s), entry, data)
+        record.pointee.guard_low = s.base
+        record.pointee.guard_high = s.base.map { $0 + s.guard }
+        record.pointee.stack_size = s.mapped - s.guard
+    }
+
+    func releaseStack() {
+        if let s = stack {
+            hub.pool.give(s, size: stackSize)
+            stack = nil
+        }
+    }
+
+    /// Overridden by `Greenlet<Value>`: runs the body and records the outcome.
+    func invokeBody() {}
+
+    /// Runs on the greenlet's own stack, from its C entry.
+    static func runBody(_ raw: UnsafeMutableRawPointer) {
+        let g = Unmanaged<AnyGreenlet>.fromOpaque(raw).takeUnretainedValue()
+        if let e = g.pendingError {
+            g.pendingError = nil
+            g.finish(failure: e)
+            return
+        }
+        g.invokeBody()
+    }
+
+    /// Records the outcome, wakes joiners, and queues link callbacks on the hub.
+    func finish(failure: (any Error)?) {
+        self.failure = failure
+        state = .dead
+        pendingError = nil
+        joiners?.wakeAll()
+        joiners = nil
+        if !linkCallbacks.isEmpty {
+            let callbacks = linkCallbacks
+            linkCallbacks = []
+            hub.runCallback { for cb in callbacks { cb(self) } }
+        }
+    }
+
+    /// Ends a greenlet that never ran (killed before start, or no stack).
+    func finishWithoutRunning(_ error: any Error) {
+        if state == .delayedStart { stopTimer() }
+        finish(failure: error)
+    }
+
+    // MARK: - Waking and timers (used by Hub)
+
+    @inline(__always)
+    func throwPendingError() throws {
+        if let e = pendingError {
+            pendingError = nil
+            throw e
+        }
+    }
+
+    /// After a park: stops this wait's timer and says how it ended.
+    @inline(__always)
+    func afterWake() throws -> Bool {
+        if let timer, green_ev_is_active(timer) != 0 { ev_timer_stop(hub.loop, timer) }
+        switch wakeReason {
+        case .woken, .none: return true
+        case .timedOut: return false
+        case .interrupted:
+            let e = pendingError ?? GreenletExit()
+            pendingError = nil
+            throw e
+        }
+    }
+
+    /// Injects `error`: a parked greenlet is woken to throw it; a ready one
+    /// throws it at its next blocking call.
+    func interrupt(with error: any Error) {
+        pendingError = error
+        if state == .parked {
+            wakeReason = .interrupted
+            stopIO()
+            hub.schedule(self)
+        }
+    }
+
+    func startTimer(after: Duration, mode: TimerMode) {
+        let t: UnsafeMutablePointer<ev_timer>
+        if let timer { t = timer } else {
+            t = .allocate(capacity: 1)
+            t.initialize(to: ev_timer())
+            green_ev_timer_init(t, greenletTimerFired, 0, 0)
+            green_ev_set_data(t, Unmanaged.passUnretained(self).toOpaque())
+            timer = t
+        }
+        timerMode = mode
+        green_ev_timer_set(t, max(after.greenSeconds, 0), 0)
+        ev_timer_start(hub.loop, t)
+    }
+
+    func stopTimer() {
+        if let timer, green_ev_is_active(timer) != 0 { ev_timer_stop(hub.loop, timer) }
+    }
+
+    fileprivate func timerFired() {
+        switch timerMode {
+        case .sleep:
+            hub.wake(self)
+        case .timeout:
+            if state == .parked {
+                wakeReason = .timedOut
+                stopIO()
+                hub.schedule(self)
+            }
+        case .start:
+            if state == .delayedStart { hub.schedule(self) }
+        }
+    }
+
+    func startIO(fd: Int32, events: Int32) {
+        let w: UnsafeMutablePointer<ev_io>
+        if let io { w = io } else {
+            w = .allocate(capacity: 1)
+            w.initialize(to: ev_io())
+            green_ev_io_init(w, greenletIOReady, fd, events)
+            green_ev_set_data(w, Unmanaged.passUnretained(self).toOpaque())
+            io = w
+        }
+        green_ev_io_set(w, fd, events)
+        ev_io_start(hub.loop, w)
+    }
+
+    @inline(__always)
+    func stopIO() {
+        if let io, green_ev_is_active(io) != 0 { ev_io_stop(hub.loop, io) }
+    }
+
+    // MARK: - Join
+
+    /// Waits until the greenlet has finished.
+    /// - Returns: `true` when it finished, `false` when `timeout` elapsed first.
+    /// - Throws: an error injected into the *caller*; `negativeTimeout`.
+    /// - Note: switches.
+    @discardableResult
+    public func join(timeout: Duration? = nil) throws -> Bool {
+        let timeout = try validated(timeout)
+        if state == .dead { return true }
+        if self === hub.current { throw GreenError.wouldBlockForever }
+        let list: WaitList
+        if let joiners { list = joiners } else { list = WaitList(); joiners = list }
+        return try list.wait(timeout: timeout)
+    }
+
+    // MARK: - Kill
+
+    /// Ends the greenlet by injecting `error` at its next blocking call; its
+    /// `defer`s run as the error unwinds it. A greenlet that never started is
+    /// cancelled without running its body. Killing a dead greenlet does nothing.
+    ///
+    /// - Parameters:
+    ///   - error: what its blocking call throws (default `GreenletExit`, a clean exit).
+    ///   - block: wait until it has finished.
+    ///   - timeout: how long to wait when blocking.
+    /// - Throws: `error` itself when a greenlet kills itself; with `block`, errors
+    ///   injected into the caller while it waits.
+    /// - Note: switches when `block` is true.
+    public func kill(_ error: any Error = GreenletExit(), block: Bool = true, timeout: Duration? = nil) throws {
+        switch state {
+        case .dead:
+            return
+        case .unstarted:
+            finish(failure: error)
+            return
+        case .delayedStart:
+            finishWithoutRunning(error)
+            Unmanaged.passUnretained(self).release()
+            return
+        case .scheduledStart:
+            // Still in the ready queue: the queue entry keeps the self-retain until popped.
+            finish(failure: error)
+            return
+        case .running:
+            if self === hub.current { throw error }
+            pendingError = error
+        case .parked:
+            interrupt(with: error)
+        case .ready:
+            pendingError = error
+        }
+        if block { try join(timeout: timeout) }
+    }
+
+    /// Injects `error` into the greenlet, like `kill(error, block: false)`, and
+    /// lets it run at once, as gevent's `Greenlet.throw` does.
+    /// - Throws: errors injected into the caller while it yields.
+    /// - Note: switches.
+    public func `throw`(_ error: any Error) throws {
+        try kill(error, block: false)
+        try hub.yield()
+    }
+
+    // MARK: - Links
+
+    /// Calls `callback` with this greenlet after it finishes, however it ends.
+    /// The hub runs it (never the greenlet itself); it must not block. If the
+    /// greenlet is already finished, the callback runs on the hub soon.
+    public func link(_ callback: @escaping (AnyGreenlet) -> Void) {
+        failureObserved = true
+        if state == .dead {
+            hub.runCallback { callback(self) }
+        } else {
+            linkCallbacks.append(callback)
+        }
+    }
+
+    /// Calls `callback` only if the greenlet finishes successfully.
+    public func linkValue(_ callback: @escaping (AnyGreenlet) -> Void) {
+        link { g in if g.isSuccessful { callback(g) } }
+    }
+
+    /// Calls `callback` with the error only if the greenlet fails.
+    public func linkError(_ callback: @escaping (AnyGreenlet, any Error) -> Void) {
+        link { g in
+            if !g.isSuccessful, let e = g.failure { callback(g, e) }
+        }
+    }
+
+    /// Removes every link callback not yet run.
+    public func unlink() { linkCallbacks.removeAll() }
+
+    /// When this greenlet fails, kills `other` with a `LinkedFailure` naming it
+    /// and its error (the base of actor links). A clean exit does nothing.
+    public func linkFailure(to other: AnyGreenlet) {
+        link { [weak other] g in
+            guard let other, !g.isSuccessful, let e = g.failure else { return }
+            try? other.kill(LinkedFailure(peer: g.name, reason: e), block: false)
+        }
+    }
+
+    var failureValue: (any Error)? { failure }
+}
+
+private let greenletTimerFired: green_ev_timer_cb = { _, w, _ in
+    let g = Unmanaged<AnyGreenlet>.fromOpaque(green_ev_get_data(w)!).takeUnretainedValue()
+    g.timerFired()
+}
+
+private let greenletIOReady: green_ev_io_cb = { loop, w, _ in
+    ev_io_stop(loop, w)
+    let g = Unmanaged<AnyGreenlet>.fromOpaque(green_ev_get_data(w)!).takeUnretainedValue()
+    g.hub.wake(g)
+}

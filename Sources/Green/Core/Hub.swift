@@ -1,0 +1,407 @@
+import CGreenContext
+import CLibev
+import Glibc
+import Logging
+
+/// The per-thread scheduler: a libev loop and a FIFO of ready greenlets.
+///
+/// A hub is created lazily the first time a thread spawns or blocks; the
+/// thread's own stack becomes its root greenlet (no `run {}` wrapper needed).
+/// The hub itself runs on a greenlet of its own, which polls libev when no
+/// greenlet is ready and runs callbacks (links, watchers) that must not block.
+///
+/// Scheduling: a greenlet that blocks or yields hands off *directly* to the
+/// next ready greenlet, without passing through the hub, for up to
+/// `handoffBudget` hand-offs; then the hub polls libev without blocking
+/// (`ev_run(EVRUN_NOWAIT)`, which also refreshes libev's clock) so timers and
+/// I/O are not starved by greenlets that keep each other busy.
+///
+/// Thread-safety: a hub and its greenlets belong to one OS thread. The only
+/// call other threads may make is `runThreadsafe(_:)`.
+public final class Hub: @unchecked Sendable {
+    static let handoffBudget = 128
+    static let logger = Logger(label: "green.hub")
+
+    /// The libev loop of this hub.
+    let loop: OpaquePointer
+    /// The OS thread this hub belongs to.
+    let thread: pthread_t
+    /// The thread's original stack, as a greenlet.
+    let root: AnyGreenlet
+    /// The greenlet the hub loop runs on.
+    private(set) var hubGreenlet: AnyGreenlet!
+    let pool: StackPool
+
+    /// Hot scheduler state behind a pointer: accesses through it are not
+    /// exclusivity-checked, which keeps the switch path to a few loads/stores.
+    let hot: UnsafeMutablePointer<HotState>
+    struct HotState {
+        var ready = ReadyQueue()
+        var budget = Hub.handoffBudget
+        /// A greenlet that finished and whose stack and self-retain the hub frees.
+        var dying: UnsafeMutableRawPointer? = nil
+        var switches: UInt64 = 0
+        /// The record switched to last (read racily by the blocked-hub monitor).
+        var running: UnsafeMutableRawPointer? = nil
+    }
+
+    private var callbacks: [() -> Void] = []
+    private var nextGreenletNumber = 0
+    let threadsafe: ThreadsafeEntry
+    var monitor: BlockedHubMonitor?
+    private var closed = false
+
+    // MARK: - The hub of this thread
+
+    /// The hub of the calling thread, created on first use.
+    public static var current: Hub {
+        if let rec = green_get_current() {
+            return Unmanaged<AnyGreenlet>.fromOpaque(rec.pointee.owner).takeUnretainedValue().hub
+        }
+        return makeForThisThread()
+    }
+
+    /// The hub of the calling thread if it has one already.
+    static var existing: Hub? {
+        guard let rec = green_get_current() else { return nil }
+        return Unmanaged<AnyGreenlet>.fromOpaque(rec.pointee.owner).takeUnretainedValue().hub
+    }
+
+    private static let threadKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { raw in
+            guard let raw else { return }
+            let hub = Unmanaged<Hub>.fromOpaque(raw).takeRetainedValue()
+            hub.close()
+        }
+        return key
+    }()
+
+    private static func makeForThisThread() -> Hub {
+        green_overflow_handler_install()
+        _ = green_thread_altstack_install()
+        let hub: Hub
+        do { hub = try Hub() } catch { fatalError("Green: cannot create a hub: \(error)") }
+        pthread_setspecific(threadKey, Unmanaged.passRetained(hub).toOpaque())
+        return hub
+    }
+
+    private init() throws {
+        guard let loop = ev_loop_new(UInt32(EVFLAG_AUTO)) else { throw GreenError.loopCreationFailed }
+        self.loop = loop
+        self.thread = pthread_self()
+        self.pool = StackPool(cap: Green.stackPoolCapacity)
+        self.hot = .allocate(capacity: 1)
+        hot.initialize(to: HotState())
+        self.threadsafe = ThreadsafeEntry()
+        let root = AnyGreenlet(rootOf: nil, name: "root")
+        self.root = root
+        root.hub = self
+        root.state = .running
+        green_set_current(root.record)
+        let hubG = AnyGreenlet(rootOf: self, name: "hub")
+        hubG.stackSize = 1024 * 1024
+        hubGreenlet = hubG
+        try hubG.prepareStack(entry: hubEntry, data: Unmanaged.passUnretained(self).toOpaque())
+        threadsafe.attach(to: self)
+        if let v = getenv("GREEN_MONITOR"), String(cString: v) == "1" {
+            startMonitor()
+        }
+    }
+
+    /// Stops the loop and frees what the hub owns. Called when its thread exits.
+    private func close() {
+        guard !closed else { return }
+        closed = true
+        monitor?.stop()
+        threadsafe.detach()
+        ev_loop_destroy(loop)
+        pool.drain()
+        if let rec = green_get_current(), rec == root.record { green_set_current(nil) }
+        hot.pointee.ready.deallocate()
+        hot.deinitialize(count: 1)
+        hot.deallocate()
+    }
+
+    // MARK: - Running greenlets
+
+    /// The running greenlet of this hub's thread.
+    @inline(__always)
+    var current: AnyGreenlet {
+        Unmanaged<AnyGreenlet>.fromOpaque(green_get_current()!.pointee.owner).takeUnretainedValue()
+    }
+
+    func nextName() -> String {
+        nextGreenletNumber += 1
+        return "Greenlet-\(nextGreenletNumber)"
+    }
+
+    /// Puts `g` at the tail of the ready queue. `g` must not be queued already.
+    @inline(__always)
+    func schedule(_ g: AnyGreenlet) {
+        g.state = g.hasStarted ? .ready : .scheduledStart
+        hot.pointee.ready.append(Unmanaged.passUnretained(g).toOpaque())
+    }
+
+    /// Queues a closure that the hub runs on its own greenlet. It must not block.
+    func runCallback(_ body: @escaping () -> Void) {
+        callbacks.append(body)
+    }
+
+    /// Pops the next greenlet that can run, preparing a stack for one that
+    /// never ran. Greenlets cancelled before they started are dropped here.
+    @inline(__always)
+    private func nextRunnable() -> UnsafeMutablePointer<green_record>? {
+        while let raw = hot.pointee.ready.popFirst() {
+            let g = Unmanaged<AnyGreenlet>.fromOpaque(raw).takeUnretainedValue()
+            switch g.state {
+            case .ready:
+                g.state = .running
+                return g.record
+            case .scheduledStart:
+                do {
+                    try g.prepareStack(entry: greenletEntry, data: raw)
+                } catch {
+                    g.finishWithoutRunning(error)
+                    Unmanaged<AnyGreenlet>.fromOpaque(raw).release()
+                    continue
+                }
+                g.state = .running
+                return g.record
+            case .dead:
+                // Killed before it started: its self-retain was kept for this queue entry.
+                Unmanaged<AnyGreenlet>.fromOpaque(raw).release()
+                continue
+            default:
+                continue
+            }
+        }
+        return nil
+    }
+
+    /// Leaves the running greenlet `from` (whose state the caller has set) for
+    /// the next ready greenlet, or for the hub when none is ready or the
+    /// hand-off budget is spent. Returns when `from` is resumed.
+    @inline(__always)
+    func switchAway(from: AnyGreenlet) {
+        let h = hot
+        var target = hubGreenlet.record
+        if h.pointee.budget > 0, let next = nextRunnable() {
+            h.pointee.budget &-= 1
+            target = next
+        }
+        if target == from.record {
+            from.state = .running
+            return
+        }
+        h.pointee.switches &+= 1
+        doSwitch(from.record, target)
+    }
+
+    @inline(__always)
+    func doSwitch(_ from: UnsafeMutablePointer<green_record>, _ to: UnsafeMutablePointer<green_record>) {
+        hot.pointee.running = UnsafeMutableRawPointer(to)
+        #if DEBUG
+        _ = green_switch_checked(from, to, nil)
+        #else
+        _ = green_switch(from, to, nil)
+        #endif
+    }
+
+    /// The hub greenlet's loop. Never returns.
+    fileprivate func hubLoop() -> Never {
+        let hubRecord = hubGreenlet.record
+        while true {
+            reapDying()
+            runCallbacks()
+            if hot.pointee.ready.isEmpty {
+                monitor?.enterPoll()
+                let alive = ev_run(loop, Int32(EVRUN_ONCE))
+                monitor?.leavePoll()
+                runCallbacks()
+                if alive == 0 && hot.pointee.ready.isEmpty {
+                    reportBlockedForever()
+                }
+            } else {
+                ev_run(loop, Int32(EVRUN_NOWAIT))
+                runCallbacks()
+            }
+            hot.pointee.budget = Hub.handoffBudget
+            if let next = nextRunnable() {
+                hot.pointee.switches &+= 1
+                doSwitch(hubRecord, next)
+            }
+        }
+    }
+
+    private func reapDying() {
+        guard let raw = hot.pointee.dying else { return }
+        hot.pointee.dying = nil
+        let g = Unmanaged<AnyGreenlet>.fromOpaque(raw).takeRetainedValue()
+        g.releaseStack()
+    }
+
+    private func runCallbacks() {
+        while !callbacks.isEmpty {
+            let batch = callbacks
+            callbacks.removeAll(keepingCapacity: true)
+            for cb in batch { cb() }
+        }
+    }
+
+    /// Nothing is ready and no watcher can fire: the root greenlet (the only
+    /// one that can be waiting for the hub here) gets `wouldBlockForever`.
+    private func reportBlockedForever() {
+        if root.state == .parked {
+            root.interrupt(with: GreenError.wouldBlockForever)
+        } else {
+            Hub.logger.error("hub has nothing to run and nothing to wait for, and the root greenlet is not waiting")
+        }
+    }
+
+    /// Called on a finished greenlet's own stack: hands its stack and
+    /// self-retain to the hub. Returns the records to switch between; the
+    /// caller switches with no Swift reference alive in its frame.
+    fileprivate static func exitRecords(
+        _ raw: UnsafeMutableRawPointer
+    ) -> (UnsafeMutablePointer<green_record>, UnsafeMutablePointer<green_record>) {
+        let g = Unmanaged<AnyGreenlet>.fromOpaque(raw).takeUnretainedValue()
+        let hub = g.hub!
+        hub.hot.pointee.dying = raw
+        hub.hot.pointee.running = UnsafeMutableRawPointer(hub.hubGreenlet.record)
+        return (g.record, hub.hubGreenlet.record)
+    }
+
+    // MARK: - Blocking
+
+    /// How a parked greenlet was woken.
+    enum WakeReason { case none, woken, timedOut, interrupted }
+
+    /// Parks the running greenlet until `wake(_:)` is called for it.
+    ///
+    /// - Parameter timeout: nil waits without limit; zero returns `false` at once.
+    /// - Returns: `true` when woken, `false` when the timeout elapsed first.
+    /// - Throws: an error injected by `kill`, `throw(_:)` or a started `Timeout`;
+    ///   `GreenError.blockingInHub` when called from the hub;
+    ///   `GreenError.wouldBlockForever` when nothing can ever wake it.
+    /// - Note: switches.
+    public func park(timeout: Duration? = nil) throws -> Bool {
+        let cur = current
+        if cur === hubGreenlet { throw GreenError.blockingInHub }
+        try cur.throwPendingError()
+        if let t = timeout {
+            if t <= .zero { return false }
+            cur.startTimer(after: t, mode: .timeout)
+        }
+        cur.state = .parked
+        cur.wakeReason = .none
+        switchAway(from: cur)
+        return try cur.afterWake()
+    }
+
+    /// Wakes a greenlet parked by `park(timeout:)`: it returns `true`.
+    /// Does nothing when `g` is not parked (already woken, timed out or killed).
+    /// - Note: never switches; `g` runs later.
+    @inline(__always)
+    public func wake(_ g: AnyGreenlet) {
+        guard g.state == .parked else { return }
+        g.wakeReason = .woken
+        schedule(g)
+    }
+
+    /// Lets every other ready greenlet run once, then returns.
+    /// - Throws: an error injected into the running greenlet.
+    /// - Note: switches (when anything else is ready).
+    public func yield() throws {
+        let cur = current
+        if cur === hubGreenlet { throw GreenError.blockingInHub }
+        try cur.throwPendingError()
+        if hot.pointee.ready.isEmpty && hot.pointee.budget > 1 {
+            // Nothing else is ready: keep running, but count it against the
+            // budget so that a spinning greenlet still lets the hub poll.
+            hot.pointee.budget &-= 1
+            return
+        }
+        schedule(cur)
+        switchAway(from: cur)
+        try cur.throwPendingError()
+    }
+
+    /// Blocks the running greenlet for `duration`; zero or less yields.
+    /// - Throws: an injected error (kill, Timeout); `negativeTimeout` never (a negative span yields).
+    /// - Note: switches.
+    public func sleep(_ duration: Duration) throws {
+        if duration <= .zero { return try yield() }
+        let cur = current
+        if cur === hubGreenlet { throw GreenError.blockingInHub }
+        try cur.throwPendingError()
+        cur.startTimer(after: duration, mode: .sleep)
+        cur.state = .parked
+        cur.wakeReason = .none
+        switchAway(from: cur)
+        _ = try cur.afterWake()
+    }
+
+    /// Readiness a greenlet can wait for on a file descriptor.
+    public struct IOEvents: OptionSet, Sendable {
+        public let rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        /// The descriptor can be read without blocking (or is at end/error).
+        public static let read = IOEvents(rawValue: Int32(EV_READ))
+        /// The descriptor can be written without blocking.
+        public static let write = IOEvents(rawValue: Int32(EV_WRITE))
+    }
+
+    /// Parks the running greenlet until `fd` is ready for `events`.
+    /// - Returns: `true` when ready, `false` when `timeout` elapsed first.
+    /// - Throws: an injected error; `negativeTimeout`.
+    /// - Note: switches.
+    public func wait(fd: Int32, for events: IOEvents, timeout: Duration? = nil) throws -> Bool {
+        let timeout = try validated(timeout)
+        let cur = current
+        if cur === hubGreenlet { throw GreenError.blockingInHub }
+        try cur.throwPendingError()
+        if let t = timeout {
+            if t == .zero { return false }
+            cur.startTimer(after: t, mode: .timeout)
+        }
+        cur.startIO(fd: fd, events: events.rawValue)
+        cur.state = .parked
+        cur.wakeReason = .none
+        switchAway(from: cur)
+        cur.stopIO()
+        return try cur.afterWake()
+    }
+
+    // MARK: - Introspection (for tests and tools)
+
+    /// Stacks this hub's pool holds for reuse.
+    public var pooledStackCount: Int { pool.pooledCount }
+    /// The most stacks the pool keeps.
+    public var stackPoolCapacity: Int { pool.cap }
+    /// Stacks mapped by this hub and not yet unmapped: pooled, in use, and the hub's own.
+    public var mappedStackCount: Int { pool.mappedCount }
+    /// Greenlet switches made on this hub so far.
+    public var switchCount: UInt64 { hot.pointee.switches }
+    /// Greenlets in the ready queue.
+    public var readyCount: Int { hot.pointee.ready.count }
+}
+
+/// The C entry of every spawned greenlet: runs its body, then leaves for the hub.
+let greenletEntry: green_entry_fn = { (_: UnsafeMutableRawPointer?, data: UnsafeMutableRawPointer?) in
+    let raw = data!
+    AnyGreenlet.runBody(raw)
+    let (from, to) = Hub.exitRecords(raw)
+    #if DEBUG
+    _ = green_switch_checked(from, to, nil)
+    #else
+    _ = green_switch(from, to, nil)
+    #endif
+    fatalError("Green: a dead greenlet was resumed")
+}
+
+/// The C entry of the hub greenlet.
+let hubEntry: green_entry_fn = { (_: UnsafeMutableRawPointer?, data: UnsafeMutableRawPointer?) -> Void in
+    let hub = Unmanaged<Hub>.fromOpaque(data!)
+    hub._withUnsafeGuaranteedRef { (h: Hub) -> Void in h.hubLoop() }
+}

@@ -1,0 +1,101 @@
+import CLibev
+
+/// A limit on how long a greenlet may block: gevent's `Timeout`.
+///
+/// Started, it raises itself in the greenlet that started it at that
+/// greenlet's blocking call when the time is up; each instance is distinct, so
+/// nested timeouts are told apart by identity (`catch let t as Timeout where t === mine`).
+/// Blocking calls given `timeout:` throw a fresh `Timeout` of their own.
+public final class Timeout: Error, CustomStringConvertible, @unchecked Sendable {
+    /// The time limit.
+    public let duration: Duration
+    private var watcher: UnsafeMutablePointer<ev_timer>?
+    private weak var target: AnyGreenlet?
+
+    /// A timeout of `duration`, not started.
+    public init(_ duration: Duration) { self.duration = duration }
+
+    deinit {
+        cancel()
+        watcher?.deallocate()
+    }
+
+    public var description: String { "Timeout(\(duration))" }
+
+    /// Starts the countdown for the running greenlet.
+    /// - Throws: `negativeTimeout` for a negative duration.
+    /// - Note: does not switch.
+    public func start() throws {
+        _ = try validated(duration)
+        cancel()
+        let hub = Hub.current
+        target = hub.current
+        let w: UnsafeMutablePointer<ev_timer>
+        if let watcher { w = watcher } else {
+            w = .allocate(capacity: 1)
+            w.initialize(to: ev_timer())
+            green_ev_timer_init(w, timeoutFired, 0, 0)
+            watcher = w
+        }
+        green_ev_set_data(w, Unmanaged.passUnretained(self).toOpaque())
+        green_ev_timer_set(w, duration.greenSeconds, 0)
+        ev_timer_start(hub.loop, w)
+    }
+
+    /// A new timeout, already started.
+    /// - Throws: `negativeTimeout` for a negative duration.
+    public static func start(_ duration: Duration) throws -> Timeout {
+        let t = Timeout(duration)
+        try t.start()
+        return t
+    }
+
+    /// Whether it is counting down.
+    public var isPending: Bool {
+        guard let watcher else { return false }
+        return green_ev_is_active(watcher) != 0
+    }
+
+    /// Stops the countdown; if it fired but was not raised yet, it never will be.
+    public func cancel() {
+        guard let watcher, let g = target else { return }
+        if green_ev_is_active(watcher) != 0 { ev_timer_stop(g.hub.loop, watcher) }
+        if let e = g.pendingError as? Timeout, e === self { g.pendingError = nil }
+        target = nil
+    }
+
+    fileprivate func fire() {
+        guard let g = target, g.state != .dead else { return }
+        g.interrupt(with: self)
+    }
+}
+
+private let timeoutFired: green_ev_timer_cb = { _, w, _ in
+    let t = Unmanaged<Timeout>.fromOpaque(green_ev_get_data(w)!).takeUnretainedValue()
+    t.fire()
+}
+
+/// Runs `body`, throwing a `Timeout` if it is still blocked after `duration`
+/// (gevent's `with Timeout(...)`). The `Timeout` thrown is this call's own.
+/// - Throws: the `Timeout`; whatever `body` throws; `negativeTimeout`.
+/// - Note: switches whenever `body` does.
+public func withTimeout<T>(_ duration: Duration, _ body: () throws -> T) throws -> T {
+    let t = Timeout(duration)
+    try t.start()
+    defer { t.cancel() }
+    return try body()
+}
+
+/// Like `withTimeout(_:_:)`, but returns `fallback` when the time runs out
+/// (gevent's `with_timeout(..., timeout_value=)`).
+/// - Throws: whatever `body` throws, except this call's own `Timeout`.
+public func withTimeout<T>(_ duration: Duration, fallback: T, _ body: () throws -> T) throws -> T {
+    let t = Timeout(duration)
+    try t.start()
+    defer { t.cancel() }
+    do {
+        return try body()
+    } catch let e as Timeout where e === t {
+        return fallback
+    }
+}

@@ -1,0 +1,69 @@
+import DequeModule
+
+/// A FIFO of greenlets parked until something happens: the building block of
+/// join, events, queues and locks.
+///
+/// A class with non-mutating methods on purpose: a greenlet parks *inside*
+/// `wait`, and parking inside a `mutating` access would hold an exclusive
+/// access across a switch.
+///
+/// Invariant: an entry is removed by the waker that wakes it, or by the waiter
+/// itself when it times out or is killed, so entries never go stale.
+public final class WaitList {
+    private var waiters = Deque<AnyGreenlet>()
+
+    /// An empty list.
+    public init() {}
+
+    /// Whether no greenlet waits.
+    public var isEmpty: Bool { waiters.isEmpty }
+    /// How many greenlets wait.
+    public var count: Int { waiters.count }
+
+    /// Parks the running greenlet at the tail until woken.
+    /// - Returns: `true` when woken, `false` when `timeout` elapsed (or was zero).
+    /// - Throws: an injected error (kill, a started `Timeout`), after leaving the list.
+    /// - Note: switches.
+    public func wait(timeout: Duration? = nil) throws -> Bool {
+        let hub = Hub.current
+        let me = hub.current
+        if let t = timeout, t <= .zero {
+            try me.throwPendingError()
+            return false
+        }
+        waiters.append(me)
+        do {
+            if try hub.park(timeout: timeout) { return true }
+            remove(me)
+            return false
+        } catch {
+            remove(me)
+            throw error
+        }
+    }
+
+    private func remove(_ g: AnyGreenlet) {
+        if let i = waiters.firstIndex(where: { $0 === g }) { waiters.remove(at: i) }
+    }
+
+    /// Wakes the longest-waiting greenlet and returns it (nil if none waits).
+    /// - Note: does not switch.
+    @discardableResult
+    public func wakeOne() -> AnyGreenlet? {
+        while let g = waiters.popFirst() {
+            if g.state == .parked {
+                g.hub.wake(g)
+                return g
+            }
+        }
+        return nil
+    }
+
+    /// Wakes every waiting greenlet, in FIFO order.
+    /// - Note: does not switch.
+    public func wakeAll() {
+        let all = waiters
+        waiters.removeAll()
+        for g in all { g.hub.wake(g) }
+    }
+}

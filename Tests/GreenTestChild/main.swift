@@ -1,0 +1,43 @@
+// A program the tests run as a child process, for behaviour that ends a process.
+import Glibc
+import Green
+
+final class Holder { var items: [Int] = [] }
+
+func recurse(_ n: Int) -> Int {
+    var pad = (n, n, n, n, n, n, n, n)
+    return withUnsafeMutableBytes(of: &pad) { $0.count } + (n == 0 ? 0 : recurse(n - 1))
+}
+
+let mode = CommandLine.arguments.dropFirst().first ?? ""
+switch mode {
+case "overflow":
+    // Recurses far past a 64 KiB stack: the overflow handler names the greenlet.
+    let g = spawn(name: "deep-diver", stackSize: 64 * 1024) { recurse(1_000_000) }
+    _ = try? g.get()
+    print("unreachable")
+case "access":
+    // Blocks inside a mutating access of class storage: the debug build traps.
+    let holder = Holder()
+    let g = spawn(name: "modifier") {
+        holder.items.withUnsafeMutableBufferPointer { _ in try? sleep(.milliseconds(5)) }
+    }
+    spawn(name: "other") { holder.items.append(1) }
+    try g.join()
+    print("finished without trap")
+case "sigterm":
+    // A SIGTERM handler that shuts down cleanly while a worker runs forever.
+    let worker = spawn(name: "run-forever") { while true { try sleep(.milliseconds(10)) } }
+    let handler = onSignal(SIGTERM) {
+        print("got SIGTERM, shutting down")
+        try worker.kill()
+    }
+    print("ready")
+    fflush(stdout)
+    try worker.join()
+    withExtendedLifetime(handler) {}
+    print("clean exit")
+default:
+    print("usage: GreenTestChild overflow|access|sigterm")
+    exit(64)
+}
