@@ -8,12 +8,14 @@ let package = Package(
         .library(name: "Green", targets: ["Green"]),
         .library(name: "GreenActors", targets: ["GreenActors"]),
         .executable(name: "GreenDemo", targets: ["GreenDemo"]),
+        .executable(name: "PingPong", targets: ["PingPong"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
     ],
     targets: [
         // C and assembly: the context switch, stacks, the overflow handler.
@@ -35,8 +37,27 @@ let package = Package(
         // Actors on greenlets: mailboxes, links, monitors, supervisors, registry.
         .target(
             name: "GreenActors",
-            dependencies: ["Green", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Green",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
             path: "Sources/GreenActors"
+        ),
+        .executableTarget(
+            name: "PingPong",
+            dependencies: ["Green", "GreenActors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Samples/PingPong"
+        ),
+        // green-bench: mailbox throughput, Green beside Swift concurrency in one run.
+        .executableTarget(
+            name: "green-bench",
+            dependencies: [
+                "Green", "GreenActors",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "Benchmarks/GreenBench"
         ),
         .executableTarget(
             name: "GreenDemo",

@@ -1,0 +1,67 @@
+import Green
+
+/// The reply slot of one request (`ask`): the receiving actor answers through it.
+/// A reply that comes after the asker gave up is dropped, not delivered anywhere.
+public final class Reply<Value> {
+    private var result: Result<Value, any Error>?
+    private var waiter: AnyGreenlet?
+    private var abandoned = false
+    /// The actor asked, for error messages.
+    let target: String
+
+    init(target: String) { self.target = target }
+
+    /// Answers with `value`. Answering twice, or after the asker gave up, does nothing.
+    /// - Note: does not switch.
+    public func callAsFunction(_ value: Value) { complete(.success(value)) }
+
+    /// Answers with an error, which the asker's `ask` throws.
+    public func fail(_ error: any Error) { complete(.failure(error)) }
+
+    private func complete(_ r: Result<Value, any Error>) {
+        guard result == nil, !abandoned else { return }
+        result = r
+        if let waiter {
+            self.waiter = nil
+            waiter.hub.wake(waiter)
+        }
+    }
+
+    func wait(timeout: Duration?) throws -> Value {
+        let hub = Hub.current
+        while result == nil {
+            waiter = AnyGreenlet.current
+            let woken: Bool
+            do { woken = try hub.park(timeout: timeout) } catch {
+                abandoned = true
+                waiter = nil
+                throw error
+            }
+            if !woken && result == nil {
+                abandoned = true
+                waiter = nil
+                throw MailboxError.noReply(actor: target)
+            }
+        }
+        return try result!.get()
+    }
+}
+
+extension GreenActor {
+    /// Sends the message `make` builds around a reply slot, and waits for the answer
+    /// (Erlang's `gen_server:call`).
+    ///
+    /// ```swift
+    /// let n: Int = try counter.ask { .get(replyTo: $0) }
+    /// ```
+    /// - Parameter timeout: how long to wait (default 5 s); nil waits forever.
+    /// - Throws: `MailboxError.noReply` on timeout (a later reply is dropped),
+    ///   `MailboxError.actorDead`, what the actor passed to `fail`, and errors
+    ///   injected into the caller.
+    /// - Note: switches.
+    public func ask<Value>(timeout: Duration? = .seconds(5), _ make: (Reply<Value>) -> Message) throws -> Value {
+        let reply = Reply<Value>(target: name)
+        try send(make(reply))
+        return try reply.wait(timeout: timeout)
+    }
+}

@@ -1,0 +1,192 @@
+import Green
+
+/// What every actor is to links, monitors and supervisors, whatever its message type.
+protocol ActorNode: AnyGreenlet {
+    var trapsExits: Bool { get }
+    var linkPeers: [ObjectIdentifier: AnyGreenlet] { get set }
+    var activeMonitors: Set<MonitorRef> { get set }
+    func deliver(exit: ExitSignal)
+    func deliver(down: DownSignal)
+}
+
+/// The actor base type: a greenlet whose run loop takes typed messages from
+/// its inbox one at a time and hands each to `receive(_:)`.
+///
+/// Named `GreenActor` so it imports cleanly beside Swift's own `Actor`
+/// protocol (see ARCHITECTURE.md).
+///
+/// ```swift
+/// final class Ponger: GreenActor<Ping> {
+///     override func receive(_ ping: Ping) throws { try ping.from.send(.pong(ping.n)) }
+/// }
+/// ```
+///
+/// Failure follows Erlang: `link(_:_:)` ties two actors (or greenlets) so an
+/// abnormal end of one ends the other, unless it `trapsExits`, in which case it
+/// gets `handleExit(_:)`; `monitor(_:)` delivers `handleDown(_:)` one way.
+open class GreenActor<Message>: Greenlet<Void>, ActorNode {
+    let mailbox: Mailbox<Message>
+    private var forcedKill = false
+    private var stopRequested = false
+
+    /// When true, exit signals from linked peers arrive through `handleExit(_:)`
+    /// instead of ending this actor. Set it before linking (supervisors do).
+    public var trapsExits = false
+    var linkPeers: [ObjectIdentifier: AnyGreenlet] = [:]
+    var activeMonitors: Set<MonitorRef> = []
+
+    /// An actor, not started.
+    /// - Parameters:
+    ///   - name: for logs, dead letters and the registry ("Greenlet-N" by default).
+    ///   - mailbox: its inbox's bound and overflow policy (default unbounded).
+    ///   - stackSize: bytes of stack (default `Green.defaultStackSize`).
+    public init(name: String? = nil, mailbox: MailboxPolicy = .unbounded, stackSize: Int? = nil) {
+        self.mailbox = Mailbox(policy: mailbox, hub: Hub.current)
+        super.init(name: name, stackSize: stackSize)
+        self.mailbox.owner = self
+        link { [unowned self] _ in self.didEnd() }
+    }
+
+    // MARK: - To override
+
+    /// Handles one message. Throwing ends the actor with `.error`.
+    /// - Note: may switch (it runs in the actor's greenlet).
+    open func receive(_ message: Message) throws {}
+
+    /// Runs in the actor's greenlet before the first message. Throwing ends it.
+    open func willStart() throws {}
+
+    /// Runs in the actor's greenlet after its loop ends, with the reason.
+    /// Must not block.
+    open func didStop(_ reason: ExitReason) {}
+
+    /// A linked peer ended (only when `trapsExits`). The default ends this
+    /// actor too if the peer ended abnormally, as if it did not trap.
+    open func handleExit(_ signal: ExitSignal) throws {
+        if !signal.reason.isNormal { throw LinkedExit(peer: signal.peer.name, reason: signal.reason) }
+    }
+
+    /// A monitored greenlet ended.
+    open func handleDown(_ signal: DownSignal) throws {}
+
+    // MARK: - The run loop
+
+    /// The run loop; actors override `receive`, not this.
+    public final override func run() throws {
+        var reason = ExitReason.normal
+        defer { didStop(reason) }
+        do {
+            try willStart()
+            while !stopRequested {
+                switch try mailbox.take() {
+                case .user(let m): try receive(m)
+                case .exit(let s): try handleExit(s)
+                case .down(let d): try handleDown(d)
+                case .stop: stopRequested = true
+                }
+                if forcedKill { throw ActorExit(reason: .killed) }
+            }
+        } catch {
+            // A forced kill cannot be turned into anything else.
+            let e: any Error = forcedKill ? ActorExit(reason: .killed) : error
+            reason = ExitReason(error: e)
+            throw e
+        }
+    }
+
+    // MARK: - Sending
+
+    /// Puts `message` in the inbox (Erlang's `!`). Never blocks on an
+    /// unbounded mailbox.
+    /// - Throws: `MailboxError.full` (policy `.failSend`), `.actorDead`
+    ///   (the message goes to the dead letters); errors injected into the
+    ///   sender while it waits for room (policy `.blockSender`).
+    /// - Note: switches only with `.blockSender` and a full mailbox.
+    @inline(__always)
+    public func send(_ message: Message) throws {
+        if isDead {
+            DeadLetters.record(to: name, message, why: "actor ended")
+            throw MailboxError.actorDead(actor: name)
+        }
+        if try !mailbox.put(.user(message)) {
+            DeadLetters.record(to: name, message, why: "mailbox full")
+        }
+    }
+
+    /// Like `send`, but never throws: what cannot be delivered goes to the
+    /// dead letters. Blocks only with `.blockSender` and a full mailbox.
+    public func tell(_ message: Message) {
+        do { try send(message) } catch {}
+    }
+
+    /// Messages waiting in the inbox.
+    public var pendingMessages: Int { mailbox.count }
+
+    // MARK: - Ending
+
+    /// Asks the actor to stop once it has handled the messages already queued:
+    /// a normal exit. Does not block.
+    public func stop() {
+        guard !isDead else { return }
+        _ = try? mailbox.put(.stop, force: true)
+    }
+
+    /// Shuts the actor down: `ActorExit(.shutdown)` is injected at its next
+    /// blocking call. The actor may catch it (to finish up) and end normally.
+    /// - Parameters: as `kill(_:block:timeout:)`.
+    /// - Throws: errors injected into the caller while it waits.
+    public func shutdown(block: Bool = true, timeout: Duration? = nil) throws {
+        try kill(ActorExit(reason: .shutdown), block: block, timeout: timeout)
+    }
+
+    /// Kills the actor, forcibly: whatever it catches, it ends with `.killed`.
+    /// - Throws: errors injected into the caller while it waits.
+    public func forceKill(block: Bool = true, timeout: Duration? = nil) throws {
+        forcedKill = true
+        try kill(ActorExit(reason: .killed), block: block, timeout: timeout)
+    }
+
+    // MARK: - ActorNode
+
+    func deliver(exit: ExitSignal) {
+        if isDead { return }
+        if trapsExits {
+            _ = try? mailbox.put(.exit(exit), force: true)
+        } else if !exit.reason.isNormal {
+            try? kill(LinkedExit(peer: exit.peer.name, reason: exit.reason), block: false)
+        }
+    }
+
+    func deliver(down: DownSignal) {
+        if isDead { return }
+        _ = try? mailbox.put(.down(down), force: true)
+    }
+
+    /// After death: notify links, and turn queued messages into dead letters.
+    private func didEnd() {
+        let reason = ExitReason(of: self)
+        let peers = linkPeers
+        linkPeers = [:]
+        for peer in peers.values {
+            if let node = peer as? ActorNode {
+                node.linkPeers[ObjectIdentifier(self)] = nil
+                node.deliver(exit: ExitSignal(peer: self, reason: reason))
+            } else if !reason.isNormal, !peer.isDead {
+                try? peer.kill(LinkedExit(peer: name, reason: reason), block: false)
+            }
+        }
+        mailbox.drain { envelope in
+            if case .user(let m) = envelope { DeadLetters.record(to: name, m, why: "actor ended") }
+        }
+    }
+}
+
+extension ExitReason {
+    init(error: any Error) {
+        switch error {
+        case is GreenletExit: self = .normal
+        case let e as ActorExit: self = e.reason
+        default: self = .error(error)
+        }
+    }
+}

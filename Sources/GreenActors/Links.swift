@@ -1,0 +1,108 @@
+import Green
+
+/// Links `a` and `b` both ways (Erlang's `link/1`): when one ends abnormally
+/// the other is killed with `LinkedExit`, unless it is an actor that traps
+/// exits, which gets `handleExit(_:)` instead (for any reason, normal too).
+/// A normal exit does not end a peer. Works between actors and plain greenlets.
+/// Linking to a greenlet that already ended delivers its exit at once.
+/// - Note: does not switch.
+public func link(_ a: AnyGreenlet, _ b: AnyGreenlet) {
+    guard a !== b else { return }
+    attach(a, to: b)
+    attach(b, to: a)
+}
+
+/// Removes the link between `a` and `b`, if any. Does not switch.
+public func unlink(_ a: AnyGreenlet, _ b: AnyGreenlet) {
+    (a as? ActorNode)?.linkPeers[ObjectIdentifier(b)] = nil
+    (b as? ActorNode)?.linkPeers[ObjectIdentifier(a)] = nil
+    LinkTable.remove(a, b)
+}
+
+/// Registers `peer` as linked to `g`, and arranges for `peer` to hear of `g`'s end.
+private func attach(_ g: AnyGreenlet, to peer: AnyGreenlet) {
+    if let node = g as? ActorNode {
+        // An actor notifies its peers itself when it ends (GreenActor.didEnd).
+        node.linkPeers[ObjectIdentifier(peer)] = peer
+        if g.isDead { notify(peer, of: g) }
+        return
+    }
+    // A plain greenlet: a one-shot callback, honoured only while the link stands.
+    LinkTable.add(g, peer)
+    g.link { [weak peer] dead in
+        guard let peer, LinkTable.contains(dead, peer) else { return }
+        LinkTable.remove(dead, peer)
+        notify(peer, of: dead)
+    }
+}
+
+private func notify(_ peer: AnyGreenlet, of dead: AnyGreenlet) {
+    let reason = ExitReason(of: dead)
+    if let node = peer as? ActorNode {
+        node.linkPeers[ObjectIdentifier(dead)] = nil
+        node.deliver(exit: ExitSignal(peer: dead, reason: reason))
+    } else if !reason.isNormal, !peer.isDead {
+        try? peer.kill(LinkedExit(peer: dead.name, reason: reason), block: false)
+    }
+}
+
+/// Links whose dead side is a plain greenlet, per hub thread.
+enum LinkTable {
+    private static let table = GreenletLocalTable()
+    static func add(_ g: AnyGreenlet, _ peer: AnyGreenlet) { table.insert(g, peer) }
+    static func remove(_ a: AnyGreenlet, _ b: AnyGreenlet) { table.remove(a, b); table.remove(b, a) }
+    static func contains(_ g: AnyGreenlet, _ peer: AnyGreenlet) -> Bool { table.contains(g, peer) }
+}
+
+/// A set of (greenlet, peer) pairs kept per hub: links never cross threads.
+final class GreenletLocalTable: @unchecked Sendable {
+    private struct Pair: Hashable { let a: ObjectIdentifier; let b: ObjectIdentifier }
+    private var pairs: [ObjectIdentifier: Set<Pair>] = [:]
+    private let lock = PThreadLock()
+
+    func insert(_ a: AnyGreenlet, _ b: AnyGreenlet) {
+        lock.withLock { pairs[ObjectIdentifier(a.hub), default: []].insert(Pair(a: .init(a), b: .init(b))) }
+    }
+    func remove(_ a: AnyGreenlet, _ b: AnyGreenlet) {
+        lock.withLock { _ = pairs[ObjectIdentifier(a.hub)]?.remove(Pair(a: .init(a), b: .init(b))) }
+    }
+    func contains(_ a: AnyGreenlet, _ b: AnyGreenlet) -> Bool {
+        lock.withLock { pairs[ObjectIdentifier(a.hub)]?.contains(Pair(a: .init(a), b: .init(b))) ?? false }
+    }
+}
+
+// MARK: - Monitors
+
+private var nextMonitorID: UInt64 = 0
+private let monitorLock = PThreadLock()
+
+extension GreenActor {
+    /// Watches `target` one way (Erlang's `monitor/2`): when it ends, this
+    /// actor gets `handleDown(_:)` with the reason. Monitoring a greenlet that
+    /// already ended delivers the notice at once.
+    /// - Returns: the monitor, for `demonitor(_:)`.
+    /// - Note: does not switch.
+    @discardableResult
+    public func monitor(_ target: AnyGreenlet) -> MonitorRef {
+        let ref = monitorLock.withLock { () -> MonitorRef in
+            nextMonitorID += 1
+            return MonitorRef(id: nextMonitorID)
+        }
+        activeMonitors.insert(ref)
+        target.link { [weak self] dead in
+            guard let self, self.activeMonitors.remove(ref) != nil else { return }
+            self.deliver(down: DownSignal(monitor: ref, peer: dead, reason: ExitReason(of: dead)))
+        }
+        return ref
+    }
+
+    /// Cancels a monitor: no down notice will come from it. Does not switch.
+    public func demonitor(_ ref: MonitorRef) {
+        activeMonitors.remove(ref)
+    }
+
+    /// Links this actor with `other` (see `link(_:_:)`).
+    public func link(to other: AnyGreenlet) { GreenActors.link(self, other) }
+    /// Removes the link with `other`.
+    public func unlink(from other: AnyGreenlet) { GreenActors.unlink(self, other) }
+}
