@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Only for the nio-echo-server baseline in Benchmarks/; never a dependency of the library.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.70.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
     ],
     targets: [
@@ -64,6 +66,37 @@ let package = Package(
             dependencies: ["Green"],
             path: "Samples/GreenDemo"
         ),
+        // The chat room of Samples/ChatRoom, as a library the tests can start in-process.
+        .target(
+            name: "GreenChat",
+            dependencies: ["Green", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/GreenChat"
+        ),
+        .executableTarget(
+            name: "Echo",
+            dependencies: ["Green", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Samples/Echo"
+        ),
+        .executableTarget(
+            name: "ChatRoom",
+            dependencies: ["Green", "GreenChat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Samples/ChatRoom"
+        ),
+        // I/O benchmarks: a one-thread SwiftNIO echo baseline and our load generator.
+        .executableTarget(
+            name: "nio-echo-server",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/NIOEchoServer"
+        ),
+        .executableTarget(
+            name: "green-load",
+            dependencies: ["Green", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/GreenLoad"
+        ),
         // A helper program the tests run as a child process (crashes, signals).
         .executableTarget(
             name: "GreenTestChild",
@@ -72,7 +105,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GreenTests",
-            dependencies: ["Green", "GreenTestChild"],
+            dependencies: ["Green", "GreenTestChild", "GreenChat", "Echo", "ChatRoom"],
             path: "Tests/GreenTests"
         ),
         .testTarget(
