@@ -61,7 +61,7 @@ final class GreenletLocalTable: @unchecked Sendable {
     private let lock = PThreadLock()
 
     func insert(_ a: AnyGreenlet, _ b: AnyGreenlet) {
-        lock.withLock { pairs[ObjectIdentifier(a.hub), default: []].insert(Pair(a: .init(a), b: .init(b))) }
+        lock.withLock { _ = pairs[ObjectIdentifier(a.hub), default: []].insert(Pair(a: .init(a), b: .init(b))) }
     }
     func remove(_ a: AnyGreenlet, _ b: AnyGreenlet) {
         lock.withLock { _ = pairs[ObjectIdentifier(a.hub)]?.remove(Pair(a: .init(a), b: .init(b))) }

@@ -33,6 +33,11 @@ typedef struct green_record {
     void *guard_high;
     size_t stack_size;        // usable bytes
     void *owner;              // the Swift object, unretained
+    // Hot scheduling fields, kept here (not in the Swift object) so the
+    // switch path reads and writes them without Swift exclusivity checks.
+    uint8_t state;            // AnyGreenlet.State raw value
+    uint8_t wake_reason;      // Hub.WakeReason raw value
+    uint8_t has_pending_error;// an injected error waits to be thrown
     char name[48];            // NUL-terminated, for the overflow report
 } green_record;
 

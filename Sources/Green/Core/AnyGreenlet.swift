@@ -20,12 +20,22 @@ open class AnyGreenlet {
     let record: UnsafeMutablePointer<green_record>
     /// The hub this greenlet runs on.
     public internal(set) unowned(unsafe) var hub: Hub!
-    var state: State = .unstarted
+    /// Lives in the C record: read and written on every switch.
+    @inline(__always) var state: State {
+        get { State(rawValue: record.pointee.state).unsafelyUnwrapped }
+        set { record.pointee.state = newValue.rawValue }
+    }
     var hasStarted = false
     var stack: green_stack?
     var stackSize: Int
-    var pendingError: (any Error)?
-    var wakeReason: Hub.WakeReason = .none
+    var pendingError: (any Error)? {
+        didSet { record.pointee.has_pending_error = pendingError == nil ? 0 : 1 }
+    }
+    /// Lives in the C record, like `state`.
+    @inline(__always) var wakeReason: Hub.WakeReason {
+        get { Hub.WakeReason(rawValue: record.pointee.wake_reason).unsafelyUnwrapped }
+        set { record.pointee.wake_reason = newValue.rawValue }
+    }
     private var timer: UnsafeMutablePointer<ev_timer>?
     private var timerMode: TimerMode = .sleep
     private var io: UnsafeMutablePointer<ev_io>?
@@ -187,7 +197,7 @@ open class AnyGreenlet {
 
     @inline(__always)
     func throwPendingError() throws {
-        if let e = pendingError {
+        if record.pointee.has_pending_error != 0, let e = pendingError {
             pendingError = nil
             throw e
         }

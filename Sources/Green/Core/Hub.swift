@@ -275,7 +275,7 @@ public final class Hub: @unchecked Sendable {
     // MARK: - Blocking
 
     /// How a parked greenlet was woken.
-    enum WakeReason { case none, woken, timedOut, interrupted }
+    enum WakeReason: UInt8 { case none, woken, timedOut, interrupted }
 
     /// Parks the running greenlet until `wake(_:)` is called for it.
     ///
