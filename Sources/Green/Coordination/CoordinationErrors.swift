@@ -11,6 +11,7 @@ public enum QueueError: Error, Equatable, Sendable, CustomStringConvertible {
     /// closed, or a get after everything left was drained.
     case closed
 
+    /// A sentence saying what went wrong.
     public var description: String {
         switch self {
         case .empty: return "the queue is empty"
@@ -32,6 +33,7 @@ public enum CoordinationError: Error, Equatable, Sendable, CustomStringConvertib
     /// `JoinableQueue.taskDone()` was called more often than items were put.
     case taskDoneTooOften
 
+    /// A sentence saying what went wrong.
     public var description: String {
         switch self {
         case .alreadySet: return "the result was already set (a result can be set once)"
@@ -61,6 +63,7 @@ public struct JobFailures: Error, CustomStringConvertible {
     /// Failures listed by index.
     public init(_ failures: [(index: Int, error: any Error)]) { self.failures = failures }
 
+    /// A sentence saying what went wrong.
     public var description: String {
         "\(failures.count) job(s) failed: " + failures.map { "#\($0.index): \($0.error)" }.joined(separator: ", ")
     }

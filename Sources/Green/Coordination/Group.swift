@@ -243,13 +243,15 @@ public final class MapIterator<Out> {
         self.policy = policy
         let state = MapState<Out>()
         self.state = state
-        state.feeder = spawn(name: "map-feeder") { [state] in
+        // The feeder and the jobs hold the state weakly: the iterator owns it,
+        // and dropping the iterator cancels the work (see deinit).
+        state.feeder = spawn(name: "map-feeder") { [weak state] in
             var count = 0
-            defer { try? state.events.putNowait(.end(count)) }
+            defer { try? state?.events.putNowait(.end(count)) }
             for item in items {
-                if state.cancelled { return }
+                if state?.cancelled ?? true { return }
                 _ = try group.reserveSlot(timeout: nil)
-                if state.cancelled {
+                guard let state, !state.cancelled else {
                     group.releaseSlot()
                     return
                 }
@@ -257,7 +259,8 @@ public final class MapIterator<Out> {
                 let job = Greenlet<Out> { try body(item) }
                 state.jobs[ObjectIdentifier(job)] = job
                 group.adopt(job)
-                job.link { [state] g in
+                job.link { [weak state] g in
+                    guard let state else { return }
                     state.jobs.removeValue(forKey: ObjectIdentifier(g))
                     let outcome: Result<Out, any Error>
                     if let v = (g as! Greenlet<Out>).value {

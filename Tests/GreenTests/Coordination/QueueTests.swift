@@ -43,7 +43,7 @@ import Testing
             func worker(_ n: String) throws {
                 do {
                     while true {
-                        let task = try tasks.get(timeout: .milliseconds(100))
+                        let task = try tasks.get(timeout: .milliseconds(200))
                         log.add("Worker \(n) got task \(task)")
                         taken.append(task)
                         try sleep(.zero)
