@@ -1,3 +1,4 @@
+import CLibev
 import Glibc
 
 /// A cooperative socket: gevent's `socket`, Swift-shaped.
@@ -42,8 +43,8 @@ public final class Socket: CustomStringConvertible {
     public let family: SocketAddress.Family
     /// Stream or datagram.
     public let kind: Kind
-    private var readWaiter: AnyGreenlet?
-    private var writeWaiter: AnyGreenlet?
+    private var readWatcher: SocketWatcher?
+    private var writeWatcher: SocketWatcher?
 
     /// A new, unconnected socket.
     /// - Throws: `SocketError.system` when the kernel refuses one (`EMFILE`...).
@@ -92,18 +93,20 @@ public final class Socket: CustomStringConvertible {
             if left <= .zero { throw SocketError.timedOut }
             timeout = left
         }
-        let hub = Hub.current
-        let me = hub.current
-        let reading = events == .read
-        if reading {
-            if readWaiter != nil { throw SocketError.concurrentUse }
-            readWaiter = me
+        let watcher: SocketWatcher
+        if events == .read {
+            if let w = readWatcher { watcher = w } else {
+                watcher = SocketWatcher(hub: Hub.current, fd: fd, events: events)
+                readWatcher = watcher
+            }
         } else {
-            if writeWaiter != nil { throw SocketError.concurrentUse }
-            writeWaiter = me
+            if let w = writeWatcher { watcher = w } else {
+                watcher = SocketWatcher(hub: Hub.current, fd: fd, events: events)
+                writeWatcher = watcher
+            }
         }
-        defer { if reading { readWaiter = nil } else { writeWaiter = nil } }
-        let ready = try hub.wait(fd: fd, for: events, timeout: timeout)
+        if watcher.waiter != nil { throw SocketError.concurrentUse }
+        let ready = try watcher.wait(timeout: timeout)
         if fd < 0 { throw SocketError.closed }
         if !ready { throw SocketError.timedOut }
     }
@@ -434,12 +437,14 @@ public final class Socket: CustomStringConvertible {
         guard fd >= 0 else { return }
         let old = fd
         fd = -1
-        // Stop their watchers (interrupt does) while the descriptor is still open.
-        for w in [readWaiter, writeWaiter] {
-            if let w, w.state == .parked { w.interrupt(with: SocketError.closed) }
+        // Stop the watchers while the descriptor is still open, then wake their waiters.
+        for watcher in [readWatcher, writeWatcher] {
+            guard let watcher else { continue }
+            watcher.stop()
+            if let g = watcher.waiter, g.state == .parked { g.interrupt(with: SocketError.closed) }
         }
-        readWaiter = nil
-        writeWaiter = nil
+        readWatcher = nil
+        writeWatcher = nil
         Glibc.close(old)
     }
 
@@ -492,6 +497,59 @@ public final class Socket: CustomStringConvertible {
         if rc < 0 { throw SocketError.from(errno: errno, call: "getpeername") }
         return a
     }
+}
+
+/// A libev watcher for one socket and one direction, set up once and started
+/// for each wait. Not calling `ev_io_set` again on every wait matters: libev
+/// then sees the same fd and mask and makes no `epoll_ctl` call when a
+/// greenlet waits again before the loop polls (the usual case: a handler
+/// reads, answers, and waits for the next request).
+final class SocketWatcher {
+    private let io: UnsafeMutablePointer<ev_io>
+    unowned(unsafe) let hub: Hub
+    /// The greenlet parked on this watcher, if any.
+    var waiter: AnyGreenlet?
+
+    init(hub: Hub, fd: Int32, events: Hub.IOEvents) {
+        self.hub = hub
+        io = .allocate(capacity: 1)
+        io.initialize(to: ev_io())
+        green_ev_io_init(io, socketWatcherFired, fd, events.rawValue)
+        green_ev_set_data(io, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    deinit {
+        stop()
+        io.deallocate()
+    }
+
+    @inline(__always)
+    func stop() {
+        if green_ev_is_active(io) != 0 { ev_io_stop(hub.loop, io) }
+    }
+
+    /// Parks the running greenlet until the descriptor is ready.
+    /// - Returns: false when `timeout` elapsed first.
+    /// - Throws: injected errors.
+    /// - Note: switches.
+    func wait(timeout: Duration?) throws -> Bool {
+        waiter = hub.current
+        ev_io_start(hub.loop, io)
+        defer {
+            waiter = nil
+            stop()
+        }
+        return try hub.park(timeout: timeout)
+    }
+
+    fileprivate func fired() {
+        if let g = waiter { hub.wake(g) }
+    }
+}
+
+private let socketWatcherFired: green_ev_io_cb = { loop, w, _ in
+    ev_io_stop(loop, w)
+    Unmanaged<SocketWatcher>.fromOpaque(green_ev_get_data(w)!).takeUnretainedValue().fired()
 }
 
 /// glibc's `accept4`, which Glibc's module map hides (it needs `_GNU_SOURCE`).
