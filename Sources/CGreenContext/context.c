@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-__thread green_record *green_current = NULL;
+__thread green_record *green_current __attribute__((tls_model("initial-exec"))) = NULL;
 
 extern void green_entry_trampoline(void);
 

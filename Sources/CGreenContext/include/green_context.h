@@ -38,11 +38,12 @@ typedef struct green_record {
     uint8_t state;            // AnyGreenlet.State raw value
     uint8_t wake_reason;      // Hub.WakeReason raw value
     uint8_t has_pending_error;// an injected error waits to be thrown
+    void *hub_hot;            // the hub's hot scheduler state (Hub.HotState), unretained
     char name[48];            // NUL-terminated, for the overflow report
 } green_record;
 
 // The running record of this thread (NULL before the thread's hub exists).
-extern __thread green_record *green_current;
+extern __thread green_record *green_current __attribute__((tls_model("initial-exec")));
 
 // From libswiftCore: the swap Swift concurrency does per task.
 void swift_task_enterThreadLocalContext(char *state);

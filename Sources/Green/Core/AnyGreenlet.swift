@@ -72,6 +72,7 @@ open class AnyGreenlet {
         self.name = name ?? hub.nextName()
         self.hub = hub
         record.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
+        record.pointee.hub_hot = UnsafeMutableRawPointer(hub.hot)
         copyNameToRecord()
     }
 

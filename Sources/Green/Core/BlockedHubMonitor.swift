@@ -83,7 +83,7 @@ extension Hub {
         let m = BlockedHubMonitor(
             threshold: threshold,
             switches: switches,
-            runningName: { [weak self] in self?.runningGreenletName ?? "?" }
+            runningName: { [unowned(unsafe) self] in self.runningGreenletName }
         )
         monitor = m
         m.start()

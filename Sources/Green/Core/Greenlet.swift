@@ -1,3 +1,4 @@
+import CGreenContext
 /// A green thread with a typed result: gevent's `Greenlet`, Swift-shaped.
 ///
 /// Create one with `spawn { ... }`, or subclass and override `run()` (the
@@ -126,5 +127,9 @@ public func sleep(_ duration: Duration) throws {
 /// - Throws: an error injected by `kill` or a started `Timeout`.
 /// - Note: switches.
 public func yieldGreenlet() throws {
-    try Hub.current.yield()
+    guard let rec = green_get_current() else {
+        _ = Hub.current // a new hub: nothing else can be ready yet
+        return
+    }
+    try Hub.yield(rec)
 }

@@ -43,6 +43,16 @@ public final class Hub: @unchecked Sendable {
         var switches: UInt64 = 0
         /// The record switched to last (read racily by the blocked-hub monitor).
         var running: UnsafeMutableRawPointer? = nil
+        /// The hub greenlet's record.
+        var hubRecord: UnsafeMutablePointer<green_record>? = nil
+    }
+
+    typealias Record = UnsafeMutablePointer<green_record>
+
+    /// The hot state of the hub that owns `rec`.
+    @inline(__always)
+    static func hot(of rec: Record) -> UnsafeMutablePointer<HotState> {
+        rec.pointee.hub_hot.unsafelyUnwrapped.assumingMemoryBound(to: HotState.self)
     }
 
     private var callbacks: [() -> Void] = []
@@ -98,10 +108,13 @@ public final class Hub: @unchecked Sendable {
         self.root = root
         root.hub = self
         root.state = .running
+        root.record.pointee.hub_hot = UnsafeMutableRawPointer(hot)
         green_set_current(root.record)
         let hubG = AnyGreenlet(rootOf: self, name: "hub")
         hubG.stackSize = 1024 * 1024
         hubGreenlet = hubG
+        hubG.record.pointee.hub_hot = UnsafeMutableRawPointer(hot)
+        hot.pointee.hubRecord = hubG.record
         try hubG.prepareStack(entry: hubEntry, data: Unmanaged.passUnretained(self).toOpaque())
         threadsafe.attach(to: self)
         if let v = getenv("GREEN_MONITOR"), String(cString: v) == "1" {
@@ -140,7 +153,7 @@ public final class Hub: @unchecked Sendable {
     @inline(__always)
     func schedule(_ g: AnyGreenlet) {
         g.state = g.hasStarted ? .ready : .scheduledStart
-        hot.pointee.ready.append(Unmanaged.passUnretained(g).toOpaque())
+        hot.pointee.ready.append(UnsafeMutableRawPointer(g.record))
     }
 
     /// Queues a closure that the hub runs on its own greenlet. It must not block.
@@ -148,64 +161,105 @@ public final class Hub: @unchecked Sendable {
         callbacks.append(body)
     }
 
-    /// Pops the next greenlet that can run, preparing a stack for one that
-    /// never ran. Greenlets cancelled before they started are dropped here.
+    // MARK: - The switch path
+    //
+    // Everything below works on C records and the hot-state pointer, not on
+    // Swift objects: no retain/release and no exclusivity check per switch.
+    // The ready queue holds records of greenlets kept alive by their own
+    // self-retain (see ReadyQueue).
+
+    /// Pops the next greenlet that can run. Rare cases (first run, killed
+    /// before start) go to `slowRunnable`.
     @inline(__always)
-    private func nextRunnable() -> UnsafeMutablePointer<green_record>? {
-        while let raw = hot.pointee.ready.popFirst() {
-            let g = Unmanaged<AnyGreenlet>.fromOpaque(raw).takeUnretainedValue()
-            switch g.state {
-            case .ready:
-                g.state = .running
-                return g.record
-            case .scheduledStart:
-                do {
-                    try g.prepareStack(entry: greenletEntry, data: raw)
-                } catch {
-                    g.finishWithoutRunning(error)
-                    Unmanaged<AnyGreenlet>.fromOpaque(raw).release()
-                    continue
-                }
-                g.state = .running
-                return g.record
-            case .dead:
-                // Killed before it started: its self-retain was kept for this queue entry.
-                Unmanaged<AnyGreenlet>.fromOpaque(raw).release()
-                continue
-            default:
-                continue
+    static func nextRunnable(_ h: UnsafeMutablePointer<HotState>) -> Record? {
+        while let raw = h.pointee.ready.popFirst() {
+            let rec = raw.assumingMemoryBound(to: green_record.self)
+            if rec.pointee.state == AnyGreenlet.State.ready.rawValue {
+                rec.pointee.state = AnyGreenlet.State.running.rawValue
+                return rec
             }
+            if let r = slowRunnable(rec) { return r }
         }
         return nil
+    }
+
+    /// A queued greenlet that is not simply ready: one that never ran gets
+    /// its stack; one killed before it started is dropped (and its self-retain,
+    /// kept for this queue entry, released).
+    @inline(never)
+    static func slowRunnable(_ rec: Record) -> Record? {
+        let raw = rec.pointee.owner.unsafelyUnwrapped
+        let g = Unmanaged<AnyGreenlet>.fromOpaque(raw).takeUnretainedValue()
+        switch g.state {
+        case .scheduledStart:
+            do {
+                try g.prepareStack(entry: greenletEntry, data: raw)
+            } catch {
+                g.finishWithoutRunning(error)
+                Unmanaged<AnyGreenlet>.fromOpaque(raw).release()
+                return nil
+            }
+            g.state = .running
+            return rec
+        case .dead:
+            Unmanaged<AnyGreenlet>.fromOpaque(raw).release()
+            return nil
+        default:
+            return nil
+        }
     }
 
     /// Leaves the running greenlet `from` (whose state the caller has set) for
     /// the next ready greenlet, or for the hub when none is ready or the
     /// hand-off budget is spent. Returns when `from` is resumed.
     @inline(__always)
-    func switchAway(from: AnyGreenlet) {
-        let h = hot
-        var target = hubGreenlet.record
-        if h.pointee.budget > 0, let next = nextRunnable() {
+    static func switchAway(from: Record, _ h: UnsafeMutablePointer<HotState>) {
+        var target = h.pointee.hubRecord.unsafelyUnwrapped
+        if h.pointee.budget > 0, let next = nextRunnable(h) {
             h.pointee.budget &-= 1
             target = next
         }
-        if target == from.record {
-            from.state = .running
+        if target == from {
+            from.pointee.state = AnyGreenlet.State.running.rawValue
             return
         }
-        h.pointee.switches &+= 1
-        doSwitch(from.record, target)
+        doSwitch(from, target, h)
     }
 
     @inline(__always)
-    func doSwitch(_ from: UnsafeMutablePointer<green_record>, _ to: UnsafeMutablePointer<green_record>) {
-        hot.pointee.running = UnsafeMutableRawPointer(to)
+    static func doSwitch(_ from: Record, _ to: Record, _ h: UnsafeMutablePointer<HotState>) {
+        h.pointee.switches &+= 1
+        h.pointee.running = UnsafeMutableRawPointer(to)
         #if DEBUG
         _ = green_switch_checked(from, to, nil)
         #else
         _ = green_switch(from, to, nil)
         #endif
+    }
+
+    /// Throws the error injected into the greenlet of `rec`.
+    @inline(never)
+    static func throwPending(_ rec: Record) throws {
+        try Unmanaged<AnyGreenlet>.fromOpaque(rec.pointee.owner.unsafelyUnwrapped)
+            ._withUnsafeGuaranteedRef { try $0.throwPendingError() }
+    }
+
+    /// Lets every other ready greenlet run once (see `yield()`).
+    @inline(__always)
+    static func yield(_ rec: Record) throws {
+        let h = hot(of: rec)
+        if rec == h.pointee.hubRecord { throw GreenError.blockingInHub }
+        if rec.pointee.has_pending_error != 0 { try throwPending(rec) }
+        if h.pointee.ready.isEmpty && h.pointee.budget > 1 {
+            // Nothing else is ready: keep running, but count it against the
+            // budget so that a spinning greenlet still lets the hub poll.
+            h.pointee.budget &-= 1
+            return
+        }
+        rec.pointee.state = AnyGreenlet.State.ready.rawValue
+        h.pointee.ready.append(UnsafeMutableRawPointer(rec))
+        switchAway(from: rec, h)
+        if rec.pointee.has_pending_error != 0 { try throwPending(rec) }
     }
 
     /// The hub greenlet's loop. Never returns.
@@ -227,9 +281,8 @@ public final class Hub: @unchecked Sendable {
                 runCallbacks()
             }
             hot.pointee.budget = Hub.handoffBudget
-            if let next = nextRunnable() {
-                hot.pointee.switches &+= 1
-                doSwitch(hubRecord, next)
+            if let next = Hub.nextRunnable(hot) {
+                Hub.doSwitch(hubRecord, next, hot)
             }
         }
     }
@@ -286,17 +339,18 @@ public final class Hub: @unchecked Sendable {
     ///   `GreenError.wouldBlockForever` when nothing can ever wake it.
     /// - Note: switches.
     public func park(timeout: Duration? = nil) throws -> Bool {
-        let cur = current
-        if cur === hubGreenlet { throw GreenError.blockingInHub }
-        try cur.throwPendingError()
+        let rec = green_get_current().unsafelyUnwrapped
+        if rec == hot.pointee.hubRecord { throw GreenError.blockingInHub }
+        if rec.pointee.has_pending_error != 0 { try Hub.throwPending(rec) }
         if let t = timeout {
             if t <= .zero { return false }
-            cur.startTimer(after: t, mode: .timeout)
+            current.startTimer(after: t, mode: .timeout)
         }
-        cur.state = .parked
-        cur.wakeReason = .none
-        switchAway(from: cur)
-        return try cur.afterWake()
+        rec.pointee.state = AnyGreenlet.State.parked.rawValue
+        rec.pointee.wake_reason = WakeReason.none.rawValue
+        Hub.switchAway(from: rec, hot)
+        if timeout == nil && rec.pointee.wake_reason == WakeReason.woken.rawValue { return true }
+        return try current.afterWake()
     }
 
     /// Wakes a greenlet parked by `park(timeout:)`: it returns `true`.
@@ -313,18 +367,7 @@ public final class Hub: @unchecked Sendable {
     /// - Throws: an error injected into the running greenlet.
     /// - Note: switches (when anything else is ready).
     public func yield() throws {
-        let cur = current
-        if cur === hubGreenlet { throw GreenError.blockingInHub }
-        try cur.throwPendingError()
-        if hot.pointee.ready.isEmpty && hot.pointee.budget > 1 {
-            // Nothing else is ready: keep running, but count it against the
-            // budget so that a spinning greenlet still lets the hub poll.
-            hot.pointee.budget &-= 1
-            return
-        }
-        schedule(cur)
-        switchAway(from: cur)
-        try cur.throwPendingError()
+        try Hub.yield(green_get_current().unsafelyUnwrapped)
     }
 
     /// Blocks the running greenlet for `duration`; zero or less yields.
@@ -338,7 +381,7 @@ public final class Hub: @unchecked Sendable {
         cur.startTimer(after: duration, mode: .sleep)
         cur.state = .parked
         cur.wakeReason = .none
-        switchAway(from: cur)
+        Hub.switchAway(from: cur.record, hot)
         _ = try cur.afterWake()
     }
 
@@ -368,7 +411,7 @@ public final class Hub: @unchecked Sendable {
         cur.startIO(fd: fd, events: events.rawValue)
         cur.state = .parked
         cur.wakeReason = .none
-        switchAway(from: cur)
+        Hub.switchAway(from: cur.record, hot)
         cur.stopIO()
         return try cur.afterWake()
     }

@@ -20,7 +20,9 @@ final class ThreadsafeEntry: @unchecked Sendable {
     /// Guards `loop` against a send racing the hub's close.
     private var lock = pthread_mutex_t()
     private var loop: OpaquePointer?
-    private weak var hub: Hub?
+    // Unowned: the hub detaches this entry in close() before it goes away, and a
+    // weak reference would give the hub a side table (slow retain/release everywhere).
+    private unowned(unsafe) var hub: Hub?
 
     init() {
         watcher = .allocate(capacity: 1)

@@ -10,7 +10,8 @@ public final class Timeout: Error, CustomStringConvertible, @unchecked Sendable 
     /// The time limit.
     public let duration: Duration
     private var watcher: UnsafeMutablePointer<ev_timer>?
-    private weak var target: AnyGreenlet?
+    // Strong: cancel() clears it. (A weak one would slow every retain of the greenlet.)
+    private var target: AnyGreenlet?
 
     /// A timeout of `duration`, not started.
     public init(_ duration: Duration) { self.duration = duration }
