@@ -11,6 +11,7 @@ public enum DeadLetters {
     /// Dead letters recorded in this process so far.
     public static var count: Int { counter.load(ordering: .relaxed) }
 
+    @usableFromInline
     static func record(to actor: String, _ message: Any, why: String) {
         let n = counter.wrappingIncrementThenLoad(ordering: .relaxed)
         logger.debug("dead letter #\(n) to '\(actor)' (\(why)): \(message)")

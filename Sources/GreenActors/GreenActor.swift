@@ -25,9 +25,11 @@ protocol ActorNode: AnyGreenlet {
 /// abnormal end of one ends the other, unless it `trapsExits`, in which case it
 /// gets `handleExit(_:)`; `monitor(_:)` delivers `handleDown(_:)` one way.
 open class GreenActor<Message>: Greenlet<Void>, ActorNode {
-    let mailbox: Mailbox<Message>
-    private var forcedKill = false
-    private var stopRequested = false
+    @usableFromInline let mailbox: Mailbox<Message>
+    private var forcedKill: Bool {
+        get { mailbox.ring.pointee.forcedKill }
+        set { mailbox.ring.pointee.forcedKill = newValue }
+    }
 
     /// When true, exit signals from linked peers arrive through `handleExit(_:)`
     /// instead of ending this actor. Set it before linking (supervisors do).
@@ -77,12 +79,18 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
         defer { didStop(reason) }
         do {
             try willStart()
-            while !stopRequested {
-                switch try mailbox.take() {
-                case .user(let m): try receive(m)
-                case .exit(let s): try handleExit(s)
-                case .down(let d): try handleDown(d)
-                case .stop: stopRequested = true
+            while true {
+                if let notice = mailbox.popNotice() {
+                    switch notice {
+                    case .exit(let s): try handleExit(s)
+                    case .down(let d): try handleDown(d)
+                    }
+                } else if mailbox.stopDue {
+                    break
+                } else if let m = mailbox.popMessage() {
+                    try receive(m)
+                } else {
+                    try mailbox.waitForMail()
                 }
                 if forcedKill { throw ActorExit(reason: .killed) }
             }
@@ -102,20 +110,23 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
     ///   (the message goes to the dead letters); errors injected into the
     ///   sender while it waits for room (policy `.blockSender`).
     /// - Note: switches only with `.blockSender` and a full mailbox.
-    @inline(__always)
-    public func send(_ message: Message) throws {
-        if isDead {
-            DeadLetters.record(to: name, message, why: "actor ended")
-            throw MailboxError.actorDead(actor: name)
-        }
-        if try !mailbox.put(.user(message)) {
+    @inlinable @inline(__always)
+    public final func send(_ message: Message) throws {
+        if isDead { try sendToDead(message) }
+        if try !mailbox.put(message) {
             DeadLetters.record(to: name, message, why: "mailbox full")
         }
     }
 
+    @usableFromInline
+    func sendToDead(_ message: Message) throws {
+        DeadLetters.record(to: name, message, why: "actor ended")
+        throw MailboxError.actorDead(actor: name)
+    }
+
     /// Like `send`, but never throws: what cannot be delivered goes to the
     /// dead letters. Blocks only with `.blockSender` and a full mailbox.
-    public func tell(_ message: Message) {
+    public final func tell(_ message: Message) {
         do { try send(message) } catch {}
     }
 
@@ -128,7 +139,7 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
     /// a normal exit. Does not block.
     public func stop() {
         guard !isDead else { return }
-        _ = try? mailbox.put(.stop, force: true)
+        mailbox.requestStop()
     }
 
     /// Shuts the actor down: `ActorExit(.shutdown)` is injected at its next
@@ -151,7 +162,7 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
     func deliver(exit: ExitSignal) {
         if isDead { return }
         if trapsExits {
-            _ = try? mailbox.put(.exit(exit), force: true)
+            mailbox.put(notice: .exit(exit))
         } else if !exit.reason.isNormal {
             try? kill(LinkedExit(peer: exit.peer.name, reason: exit.reason), block: false)
         }
@@ -159,7 +170,7 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
 
     func deliver(down: DownSignal) {
         if isDead { return }
-        _ = try? mailbox.put(.down(down), force: true)
+        mailbox.put(notice: .down(down))
     }
 
     /// After death: notify links, and turn queued messages into dead letters.
@@ -175,9 +186,7 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
                 try? peer.kill(LinkedExit(peer: name, reason: reason), block: false)
             }
         }
-        mailbox.drain { envelope in
-            if case .user(let m) = envelope { DeadLetters.record(to: name, m, why: "actor ended") }
-        }
+        mailbox.drain { m in DeadLetters.record(to: name, m, why: "actor ended") }
     }
 }
 

@@ -1,109 +1,203 @@
 import Green
 
-/// An actor's inbox: a growable ring of envelopes stored inline.
+/// The ring of user messages, behind a pointer: accesses through it carry no
+/// exclusivity checks, and `@inlinable` sends are specialized at the caller.
+@usableFromInline
+struct MessageRing<Message> {
+    @usableFromInline var buffer: UnsafeMutablePointer<Message>
+    @usableFromInline var mask: Int
+    @usableFromInline var head = 0
+    @usableFromInline var count = 0
+    /// Messages put so far (for a polite `stop` after what was queued).
+    @usableFromInline var putCount = 0
+    @usableFromInline var takeCount = 0
+    /// The owner is parked waiting for mail.
+    @usableFromInline var ownerWaiting = false
+    /// System notices waiting (they live in `Mailbox.notices`).
+    var noticeCount = 0
+    /// A polite stop: end after this many messages were taken (-1: none).
+    var stopAfter = -1
+    /// A forced kill was requested: the run loop ends after the current message.
+    var forcedKill = false
+
+    init(capacity: Int) {
+        buffer = .allocate(capacity: capacity)
+        mask = capacity - 1
+    }
+}
+
+/// An actor's inbox.
 ///
-/// The hot path: `put` is an append plus, when the owner is parked waiting,
-/// one `wake`; `take` is a pop. No allocation per message once the ring has
-/// grown to its working size, no lock (everything runs on one hub's thread).
+/// The hot path: `put` appends to an inline ring and, when the owner is
+/// parked waiting, calls `wake` once; `take` pops. No allocation per message
+/// once the ring has grown to its working size, no lock (one hub, one thread).
+/// System notices (exits, downs) wait in a queue of their own.
 ///
-/// A final class with non-mutating methods: the owner parks inside `take`,
+/// A final class with non-mutating methods: the owner parks inside `waitForMail`,
 /// which must not be inside an exclusive access.
 ///
 /// Cross-thread sends (a later issue) would enter through `Hub.runThreadsafe`
 /// and call `put` on the owner's hub, leaving this type unchanged.
+@usableFromInline
 final class Mailbox<Message> {
-    private var buffer: UnsafeMutablePointer<Envelope<Message>>
-    private var mask: Int
-    private var head = 0
-    private(set) var count = 0
+    @usableFromInline let ring: UnsafeMutablePointer<MessageRing<Message>>
+    @usableFromInline let limit: Int
+    @usableFromInline unowned(unsafe) let hub: Hub
+    @usableFromInline unowned(unsafe) var owner: AnyGreenlet!
     let policy: MailboxPolicy
-    private let limit: Int
-    unowned(unsafe) let hub: Hub
-    unowned(unsafe) var owner: AnyGreenlet!
-    private var ownerWaiting = false
+    private var notices: [SystemNotice] = []
+    private var noticeHead = 0
     private let blockedSenders = WaitList()
 
     init(policy: MailboxPolicy, hub: Hub) {
         self.policy = policy
         self.hub = hub
         limit = policy.capacity ?? Int.max
-        let cap = 64
-        buffer = .allocate(capacity: cap)
-        mask = cap - 1
+        ring = .allocate(capacity: 1)
+        ring.initialize(to: MessageRing(capacity: 64))
     }
 
     deinit {
         drain { _ in }
-        buffer.deallocate()
+        ring.pointee.buffer.deallocate()
+        ring.deinitialize(count: 1)
+        ring.deallocate()
     }
 
-    /// Appends `e` (or blocks, drops or throws per the policy when full).
-    /// - Returns: false when the message was dropped.
+    /// User messages waiting.
+    @usableFromInline var count: Int { ring.pointee.count }
+
+    /// Appends `m`, or per the policy blocks, drops (returns false) or throws when full.
     /// - Note: switches only with `.blockSender` and a full mailbox.
-    @inline(__always)
-    func put(_ e: Envelope<Message>, force: Bool = false) throws -> Bool {
-        if count >= limit && !force {
-            switch policy {
-            case .unbounded: break
-            case .blockSender:
-                while count >= limit { _ = try blockedSenders.wait() }
-            case .dropNewest:
-                return false
-            case .failSend(let c):
-                throw MailboxError.full(actor: owner.name, capacity: c)
-            }
-        }
-        if count > mask { grow() }
-        (buffer + ((head &+ count) & mask)).initialize(to: e)
-        count &+= 1
-        if ownerWaiting {
-            ownerWaiting = false
-            hub.wake(owner)
-        }
+    @inlinable @inline(__always)
+    func put(_ m: Message) throws -> Bool {
+        if ring.pointee.count >= limit { return try putWhenFull(m) }
+        append(m)
         return true
     }
 
-    /// Takes the oldest envelope, parking the owner while the mailbox is empty.
-    /// - Throws: errors injected into the owner (kill, shutdown).
-    /// - Note: switches when empty.
-    @inline(__always)
-    func take() throws -> Envelope<Message> {
-        while count == 0 {
-            ownerWaiting = true
-            do {
-                _ = try hub.park()
-            } catch {
-                ownerWaiting = false
-                throw error
-            }
+    @inlinable @inline(__always)
+    func append(_ m: Message) {
+        let r = ring
+        if r.pointee.count > r.pointee.mask { grow() }
+        (r.pointee.buffer + ((r.pointee.head &+ r.pointee.count) & r.pointee.mask)).initialize(to: m)
+        r.pointee.count &+= 1
+        r.pointee.putCount &+= 1
+        if r.pointee.ownerWaiting {
+            r.pointee.ownerWaiting = false
+            hub.wake(owner)
         }
-        let e = (buffer + (head & mask)).move()
-        head &+= 1
-        count &-= 1
-        if !blockedSenders.isEmpty { blockedSenders.wakeOne() }
-        return e
     }
 
-    /// Removes every envelope, oldest first, handing each to `body`.
-    func drain(_ body: (Envelope<Message>) -> Void) {
-        while count > 0 {
-            let e = (buffer + (head & mask)).move()
-            head &+= 1
-            count -= 1
-            body(e)
+    @usableFromInline
+    func putWhenFull(_ m: Message) throws -> Bool {
+        switch policy {
+        case .unbounded:
+            break
+        case .blockSender:
+            while ring.pointee.count >= limit { _ = try blockedSenders.wait() }
+        case .dropNewest:
+            return false
+        case .failSend(let c):
+            throw MailboxError.full(actor: owner.name, capacity: c)
         }
+        append(m)
+        return true
+    }
+
+    /// Takes the oldest user message, if any.
+    @inline(__always)
+    func popMessage() -> Message? {
+        let r = ring
+        if r.pointee.count == 0 { return nil }
+        let m = (r.pointee.buffer + (r.pointee.head & r.pointee.mask)).move()
+        r.pointee.head &+= 1
+        r.pointee.count &-= 1
+        r.pointee.takeCount &+= 1
+        if !blockedSenders.isEmpty { blockedSenders.wakeOne() }
+        return m
+    }
+
+    /// Queues a system notice (never refused, never blocks).
+    func put(notice: SystemNotice) {
+        notices.append(notice)
+        ring.pointee.noticeCount += 1
+        if ring.pointee.ownerWaiting {
+            ring.pointee.ownerWaiting = false
+            hub.wake(owner)
+        }
+    }
+
+    /// Takes the oldest system notice, if any.
+    @inline(__always)
+    func popNotice() -> SystemNotice? {
+        if ring.pointee.noticeCount == 0 { return nil }
+        return takeNotice()
+    }
+
+    private func takeNotice() -> SystemNotice? {
+        guard noticeHead < notices.count else { return nil }
+        ring.pointee.noticeCount -= 1
+        let n = notices[noticeHead]
+        noticeHead += 1
+        if noticeHead == notices.count {
+            notices.removeAll(keepingCapacity: true)
+            noticeHead = 0
+        }
+        return n
+    }
+
+
+    /// Asks the owner to end once it has taken what is queued now.
+    func requestStop() {
+        ring.pointee.stopAfter = ring.pointee.putCount
+        if ring.pointee.ownerWaiting {
+            ring.pointee.ownerWaiting = false
+            hub.wake(owner)
+        }
+    }
+
+    /// Whether a polite stop is due.
+    @inline(__always)
+    var stopDue: Bool {
+        let s = ring.pointee.stopAfter
+        return s >= 0 && ring.pointee.takeCount >= s
+    }
+
+    /// Parks the owner until a message, a notice or a stop request arrives.
+    /// - Throws: errors injected into the owner (kill, shutdown).
+    /// - Note: switches.
+    func waitForMail() throws {
+        ring.pointee.ownerWaiting = true
+        do {
+            _ = try hub.park()
+        } catch {
+            ring.pointee.ownerWaiting = false
+            throw error
+        }
+    }
+
+    /// Removes every user message, oldest first, handing each to `body`; drops notices.
+    func drain(_ body: (Message) -> Void) {
+        while let m = popMessage() { body(m) }
+        notices.removeAll()
+        noticeHead = 0
+        ring.pointee.noticeCount = 0
         blockedSenders.wakeAll()
     }
 
-    private func grow() {
-        let oldCap = mask + 1
-        let newBuf = UnsafeMutablePointer<Envelope<Message>>.allocate(capacity: oldCap * 2)
-        for i in 0..<count {
-            (newBuf + i).moveInitialize(from: buffer + ((head &+ i) & mask), count: 1)
-        }
-        buffer.deallocate()
-        buffer = newBuf
-        mask = oldCap * 2 - 1
-        head = 0
+    @usableFromInline
+    func grow() {
+        let r = ring
+        let oldCap = r.pointee.mask + 1
+        let newBuf = UnsafeMutablePointer<Message>.allocate(capacity: oldCap * 2)
+        let head = r.pointee.head & r.pointee.mask
+        let firstRun = min(r.pointee.count, oldCap - head)
+        newBuf.moveInitialize(from: r.pointee.buffer + head, count: firstRun)
+        (newBuf + firstRun).moveInitialize(from: r.pointee.buffer, count: r.pointee.count - firstRun)
+        r.pointee.buffer.deallocate()
+        r.pointee.buffer = newBuf
+        r.pointee.mask = oldCap * 2 - 1
+        r.pointee.head = 0
     }
 }

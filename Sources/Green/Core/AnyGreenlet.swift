@@ -12,12 +12,13 @@ import Logging
 ///
 /// Thread-safety: a greenlet belongs to the hub of the thread that created it.
 open class AnyGreenlet {
+    @usableFromInline
     enum State: UInt8 {
         case unstarted, delayedStart, scheduledStart, running, ready, parked, dead
     }
     enum TimerMode: UInt8 { case sleep, timeout, start }
 
-    let record: UnsafeMutablePointer<green_record>
+    @usableFromInline let record: UnsafeMutablePointer<green_record>
     /// The hub this greenlet runs on.
     public internal(set) unowned(unsafe) var hub: Hub!
     /// Lives in the C record: read and written on every switch.
@@ -114,7 +115,7 @@ open class AnyGreenlet {
     /// Whether it finished by returning (or by `GreenletExit`, a clean kill).
     public var isSuccessful: Bool { state == .dead && (failure == nil || failure is GreenletExit) }
     /// Whether it is finished; an alias of `isReady`.
-    public var isDead: Bool { state == .dead }
+    @inlinable public final var isDead: Bool { record.pointee.state == State.dead.rawValue }
     /// The error it ended with, if any (reading it counts as handling it).
     public var error: (any Error)? {
         failureObserved = true
