@@ -60,6 +60,44 @@ int green_stack_alloc(size_t usable, green_stack *out) {
     return 0;
 }
 
+int green_stack_alloc_slab(size_t usable, size_t count, green_stack *out) {
+    size_t page = green_page_size();
+    usable = (usable + page - 1) & ~(page - 1);
+    if (usable < 4 * page) usable = 4 * page;
+    size_t each = usable + page;
+    size_t total = each * count;
+    char *base = mmap(NULL, total, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (base == MAP_FAILED) return errno;
+    (void)madvise(base, total, MADV_NOHUGEPAGE);
+    for (size_t i = 0; i < count; i++) {
+        char *b = base + i * each;
+        int mode = __atomic_load_n(&guard_mode, __ATOMIC_RELAXED);
+        int ok = 0;
+        if (mode != GREEN_GUARD_MPROTECT) {
+            if (madvise(b, page, MADV_GUARD_INSTALL) == 0) {
+                ok = 1;
+                if (!mode) __atomic_store_n(&guard_mode, GREEN_GUARD_MADVISE, __ATOMIC_RELAXED);
+            } else if (errno == EINVAL) {
+                __atomic_store_n(&guard_mode, GREEN_GUARD_MPROTECT, __ATOMIC_RELAXED);
+            } else {
+                int e = errno;
+                munmap(base, total);
+                return e;
+            }
+        }
+        if (!ok && mprotect(b, page, PROT_NONE) != 0) {
+            int e = errno;
+            munmap(base, total);
+            return e;
+        }
+        out[i].base = b;
+        out[i].mapped = each;
+        out[i].guard = page;
+    }
+    return 0;
+}
+
 void green_stack_discard(const green_stack *s, size_t keep) {
     size_t page = green_page_size();
     keep = (keep + page - 1) & ~(page - 1);

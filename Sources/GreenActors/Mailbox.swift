@@ -114,7 +114,7 @@ final class Mailbox<Message> {
         r.pointee.head &+= 1
         r.pointee.count &-= 1
         r.pointee.takeCount &+= 1
-        if !blockedSenders.isEmpty { blockedSenders.wakeOne() }
+        if limit != Int.max && !blockedSenders.isEmpty { blockedSenders.wakeOne() }
         return m
     }
 

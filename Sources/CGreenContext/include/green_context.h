@@ -98,6 +98,10 @@ enum green_guard_mode {
 // Maps a stack of `usable` bytes (rounded up to pages) plus a guard page.
 // Returns 0 or an errno value.
 int green_stack_alloc(size_t usable, green_stack *out);
+// Maps `count` stacks of `usable` bytes with one mmap and one madvise
+// (a slab), then installs each stack's guard page. Each stack can later be
+// freed on its own. Returns 0 or an errno value (nothing is mapped then).
+int green_stack_alloc_slab(size_t usable, size_t count, green_stack *out);
 // Gives the pages of [base+guard, top - keep) back to the kernel.
 void green_stack_discard(const green_stack *s, size_t keep);
 void green_stack_free(const green_stack *s);

@@ -358,9 +358,12 @@ public final class Hub: @unchecked Sendable {
     /// - Note: never switches; `g` runs later.
     @inline(__always)
     public func wake(_ g: AnyGreenlet) {
-        guard g.state == .parked else { return }
-        g.wakeReason = .woken
-        schedule(g)
+        let rec = g.record
+        guard rec.pointee.state == AnyGreenlet.State.parked.rawValue else { return }
+        // A parked greenlet has started: it goes back as plain `.ready`.
+        rec.pointee.wake_reason = WakeReason.woken.rawValue
+        rec.pointee.state = AnyGreenlet.State.ready.rawValue
+        hot.pointee.ready.append(UnsafeMutableRawPointer(rec))
     }
 
     /// Lets every other ready greenlet run once, then returns.
@@ -424,6 +427,8 @@ public final class Hub: @unchecked Sendable {
     public var stackPoolCapacity: Int { pool.cap }
     /// Stacks mapped by this hub and not yet unmapped: pooled, in use, and the hub's own.
     public var mappedStackCount: Int { pool.mappedCount }
+    /// Stacks mapped ahead in a slab and not used yet (part of `mappedStackCount`).
+    public var freshStackCount: Int { pool.freshCount }
     /// Greenlet switches made on this hub so far.
     public var switchCount: UInt64 { hot.pointee.switches }
     /// Greenlets in the ready queue.

@@ -16,16 +16,35 @@ final class StackPool {
 
     init(cap: Int) { self.cap = cap }
 
-    /// The number of stacks waiting in the pool.
+    /// The number of used stacks waiting in the pool for reuse.
     var pooledCount: Int { free.count }
+    /// Stacks mapped in advance and never used yet.
+    var freshCount: Int { fresh.count }
+
+    /// Fresh default-size stacks mapped in a slab, not yet used.
+    private var fresh: [green_stack] = []
+    /// Stacks mapped at once when the pool runs dry.
+    let slabCount = 64
 
     func take(size: Int) throws -> green_stack {
-        if size == Green.defaultStackSize, let s = free.popLast() { return s }
+        if size == Green.defaultStackSize {
+            if let s = free.popLast() { return s }
+            if fresh.isEmpty { try refill(size: size) }
+            return fresh.removeLast()
+        }
         var s = green_stack()
         let rc = green_stack_alloc(size, &s)
         if rc != 0 { throw GreenError.stackAllocationFailed(errno: rc) }
         mappedCount += 1
         return s
+    }
+
+    private func refill(size: Int) throws {
+        var slab = [green_stack](repeating: green_stack(), count: slabCount)
+        let rc = slab.withUnsafeMutableBufferPointer { green_stack_alloc_slab(size, slabCount, $0.baseAddress) }
+        if rc != 0 { throw GreenError.stackAllocationFailed(errno: rc) }
+        fresh = slab.reversed()
+        mappedCount += slabCount
     }
 
     func give(_ s: green_stack, size: Int) {
@@ -41,8 +60,9 @@ final class StackPool {
     }
 
     func drain() {
-        for var s in free { green_stack_free(&s) }
-        mappedCount -= free.count
+        for var s in free + fresh { green_stack_free(&s) }
+        mappedCount -= free.count + fresh.count
         free.removeAll()
+        fresh.removeAll()
     }
 }
