@@ -109,6 +109,11 @@ let package = Package(
             path: "Tests/GreenTests"
         ),
         .testTarget(
+            name: "GreenBenchTests",
+            dependencies: ["green-bench"],
+            path: "Tests/GreenBenchTests"
+        ),
+        .testTarget(
             name: "GreenActorsTests",
             dependencies: ["GreenActors", "Green"],
             path: "Tests/GreenActorsTests"
