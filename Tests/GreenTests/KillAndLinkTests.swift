@@ -126,6 +126,21 @@ import Testing
         }
     }
 
+    @Test func anUnlinkedCallbackNeverRuns() throws {
+        let fired = try green { () -> [String] in
+            let log = Log()
+            let g = spawn { try sleep(.milliseconds(2)) }
+            let kept = g.link { _ in log.add("kept") }
+            let dropped = g.link { _ in log.add("dropped") }
+            g.unlink(dropped)
+            #expect(kept != dropped)
+            try g.join()
+            try sleep(.milliseconds(1))
+            return log.lines
+        }
+        #expect(fired == ["kept"])
+    }
+
     @Test func linkedFailureIsInjectedIntoThePeer() throws {
         try green {
             let watcher = spawn { try sleep(.seconds(30)) }

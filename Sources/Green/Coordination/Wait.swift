@@ -177,14 +177,13 @@ extension AnyGreenlet: Waitable {
     public var isSignaled: Bool { isDead }
 
     /// Notifies `signal` when the greenlet finishes.
-    ///
-    /// - Note: the core has no per-callback unlink, so the link callback stays
-    ///   (holding the signal weakly) until the greenlet finishes.
     public func subscribe(_ signal: WaitSignal) {
         if isDead { return }
-        link { [weak signal] _ in signal?.notify() }
+        waitSubscriptions[ObjectIdentifier(signal)] = link { [weak signal] _ in signal?.notify() }
     }
 
-    /// Nothing to do: see `subscribe`.
-    public func unsubscribe(_ signal: WaitSignal) {}
+    /// Stops notifying `signal`: removes its link callback.
+    public func unsubscribe(_ signal: WaitSignal) {
+        if let token = waitSubscriptions.removeValue(forKey: ObjectIdentifier(signal)) { unlink(token) }
+    }
 }

@@ -41,7 +41,12 @@ open class AnyGreenlet {
     private var timerMode: TimerMode = .sleep
     private var io: UnsafeMutablePointer<ev_io>?
     private var joiners: WaitList?
-    private var linkCallbacks: [(AnyGreenlet) -> Void] = []
+    private var linkCallbacks: [(id: Int, callback: (AnyGreenlet) -> Void)] = []
+    private var nextLinkID = 0
+    /// Link tokens of `wait(any:)` subscriptions, by signal (see Coordination/Wait.swift).
+    var waitSubscriptions: [ObjectIdentifier: LinkToken] = [:]
+    private var ioFD: Int32 = -1
+    private var ioEvents: Int32 = 0
     var locals: [ObjectIdentifier: Any] = [:]
     private var failure: (any Error)?
     private var failureObserved = false
@@ -185,7 +190,7 @@ open class AnyGreenlet {
         if !linkCallbacks.isEmpty {
             let callbacks = linkCallbacks
             linkCallbacks = []
-            hub.runCallback { for cb in callbacks { cb(self) } }
+            hub.runCallback { for entry in callbacks { entry.callback(self) } }
         }
     }
 
@@ -240,6 +245,10 @@ open class AnyGreenlet {
             timer = t
         }
         timerMode = mode
+        // libev's clock is cached since the last poll, which may be a while ago
+        // when greenlets kept each other busy: refresh it so timeouts are measured
+        // from now.
+        ev_now_update(hub.loop)
         green_ev_timer_set(t, max(after.greenSeconds, 0), 0)
         ev_timer_start(hub.loop, t)
     }
@@ -272,7 +281,13 @@ open class AnyGreenlet {
             green_ev_set_data(w, Unmanaged.passUnretained(self).toOpaque())
             io = w
         }
-        green_ev_io_set(w, fd, events)
+        // Setting the same fd and mask again would make libev issue an
+        // epoll_ctl on every wait: only set what changed.
+        if fd != ioFD || events != ioEvents {
+            green_ev_io_set(w, fd, events)
+            ioFD = fd
+            ioEvents = events
+        }
         ev_io_start(hub.loop, w)
     }
 
@@ -350,25 +365,40 @@ open class AnyGreenlet {
     /// Calls `callback` with this greenlet after it finishes, however it ends.
     /// The hub runs it (never the greenlet itself); it must not block. If the
     /// greenlet is already finished, the callback runs on the hub soon.
-    public func link(_ callback: @escaping (AnyGreenlet) -> Void) {
-        failureObserved = true
+    /// Linking does not count as reading the greenlet's error: a failure that
+    /// nothing reads is still logged.
+    /// - Returns: a token for `unlink(_:)`.
+    @discardableResult
+    public func link(_ callback: @escaping (AnyGreenlet) -> Void) -> LinkToken {
+        nextLinkID += 1
+        let token = LinkToken(id: nextLinkID)
         if state == .dead {
             hub.runCallback { callback(self) }
         } else {
-            linkCallbacks.append(callback)
+            linkCallbacks.append((token.id, callback))
         }
+        return token
     }
 
     /// Calls `callback` only if the greenlet finishes successfully.
-    public func linkValue(_ callback: @escaping (AnyGreenlet) -> Void) {
+    @discardableResult
+    public func linkValue(_ callback: @escaping (AnyGreenlet) -> Void) -> LinkToken {
         link { g in if g.isSuccessful { callback(g) } }
     }
 
-    /// Calls `callback` with the error only if the greenlet fails.
-    public func linkError(_ callback: @escaping (AnyGreenlet, any Error) -> Void) {
-        link { g in
+    /// Calls `callback` with the error only if the greenlet fails (this counts
+    /// as reading the error).
+    @discardableResult
+    public func linkError(_ callback: @escaping (AnyGreenlet, any Error) -> Void) -> LinkToken {
+        failureObserved = true
+        return link { g in
             if !g.isSuccessful, let e = g.failure { callback(g, e) }
         }
+    }
+
+    /// Removes one link callback, if it has not run yet.
+    public func unlink(_ token: LinkToken) {
+        linkCallbacks.removeAll { $0.id == token.id }
     }
 
     /// Removes every link callback not yet run.
@@ -377,6 +407,7 @@ open class AnyGreenlet {
     /// When this greenlet fails, kills `other` with a `LinkedFailure` naming it
     /// and its error (the base of actor links). A clean exit does nothing.
     public func linkFailure(to other: AnyGreenlet) {
+        failureObserved = true
         link { [weak other] g in
             guard let other, !g.isSuccessful, let e = g.failure else { return }
             try? other.kill(LinkedFailure(peer: g.name, reason: e), block: false)
@@ -384,6 +415,11 @@ open class AnyGreenlet {
     }
 
     var failureValue: (any Error)? { failure }
+}
+
+/// Identifies one link callback, for `AnyGreenlet.unlink(_:)`.
+public struct LinkToken: Hashable, Sendable {
+    let id: Int
 }
 
 private let greenletTimerFired: green_ev_timer_cb = { _, w, _ in
