@@ -29,9 +29,10 @@ private func attach(_ g: AnyGreenlet, to peer: AnyGreenlet) {
     }
     // A plain greenlet: a one-shot callback, honoured only while the link stands.
     LinkTable.add(g, peer)
+    let pair = PairSet.Pair(g, peer)
     g.link { [weak peer] dead in
-        guard let peer, LinkTable.contains(dead, peer) else { return }
-        LinkTable.remove(dead, peer)
+        let table = LinkTable.pairs
+        guard table.pairs.remove(pair) != nil, let peer else { return }
         notify(peer, of: dead)
     }
 }
@@ -46,29 +47,27 @@ private func notify(_ peer: AnyGreenlet, of dead: AnyGreenlet) {
     }
 }
 
-/// Links whose dead side is a plain greenlet, per hub thread.
+/// Links whose dead side is a plain greenlet, kept per hub (links never cross threads).
 enum LinkTable {
-    private static let table = GreenletLocalTable()
-    static func add(_ g: AnyGreenlet, _ peer: AnyGreenlet) { table.insert(g, peer) }
-    static func remove(_ a: AnyGreenlet, _ b: AnyGreenlet) { table.remove(a, b); table.remove(b, a) }
-    static func contains(_ g: AnyGreenlet, _ peer: AnyGreenlet) -> Bool { table.contains(g, peer) }
+    static var pairs: PairSet { Hub.current.local(PairSet.self) { PairSet() } }
+    private static var table: PairSet { pairs }
+    static func add(_ g: AnyGreenlet, _ peer: AnyGreenlet) { table.pairs.insert(PairSet.Pair(g, peer)) }
+    static func remove(_ a: AnyGreenlet, _ b: AnyGreenlet) {
+        let t = table
+        t.pairs.remove(PairSet.Pair(a, b))
+        t.pairs.remove(PairSet.Pair(b, a))
+    }
+    static func contains(_ g: AnyGreenlet, _ peer: AnyGreenlet) -> Bool { table.pairs.contains(PairSet.Pair(g, peer)) }
 }
 
-/// A set of (greenlet, peer) pairs kept per hub: links never cross threads.
-final class GreenletLocalTable: @unchecked Sendable {
-    private struct Pair: Hashable { let a: ObjectIdentifier; let b: ObjectIdentifier }
-    private var pairs: [ObjectIdentifier: Set<Pair>] = [:]
-    private let lock = PThreadLock()
-
-    func insert(_ a: AnyGreenlet, _ b: AnyGreenlet) {
-        lock.withLock { _ = pairs[ObjectIdentifier(a.hub), default: []].insert(Pair(a: .init(a), b: .init(b))) }
+/// A set of (greenlet, peer) pairs of one hub.
+final class PairSet {
+    struct Pair: Hashable {
+        let a: ObjectIdentifier
+        let b: ObjectIdentifier
+        init(_ a: AnyGreenlet, _ b: AnyGreenlet) { self.a = ObjectIdentifier(a); self.b = ObjectIdentifier(b) }
     }
-    func remove(_ a: AnyGreenlet, _ b: AnyGreenlet) {
-        lock.withLock { _ = pairs[ObjectIdentifier(a.hub)]?.remove(Pair(a: .init(a), b: .init(b))) }
-    }
-    func contains(_ a: AnyGreenlet, _ b: AnyGreenlet) -> Bool {
-        lock.withLock { pairs[ObjectIdentifier(a.hub)]?.contains(Pair(a: .init(a), b: .init(b))) ?? false }
-    }
+    var pairs: Set<Pair> = []
 }
 
 // MARK: - Monitors

@@ -3,18 +3,9 @@ import Green
 /// Names for actors and greenlets of one hub (Erlang's `register/2`,
 /// `whereis/1`). A name goes away by itself when its holder ends.
 public final class Registry {
-    private static let all = PThreadLock()
-    nonisolated(unsafe) private static var byHub: [ObjectIdentifier: Registry] = [:]
-
-    /// The registry of the calling thread's hub.
+    /// The registry of the calling thread's hub (made on first use, dropped with the hub).
     public static var current: Registry {
-        let key = ObjectIdentifier(Hub.current)
-        return all.withLock {
-            if let r = byHub[key] { return r }
-            let r = Registry()
-            byHub[key] = r
-            return r
-        }
+        Hub.current.local(Registry.self) { Registry() }
     }
 
     private var names: [String: AnyGreenlet] = [:]

@@ -56,6 +56,7 @@ public final class Hub: @unchecked Sendable {
     }
 
     private var callbacks: [() -> Void] = []
+    private var locals: [ObjectIdentifier: AnyObject] = [:]
     private var nextGreenletNumber = 0
     let threadsafe: ThreadsafeEntry
     var monitor: BlockedHubMonitor?
@@ -130,6 +131,7 @@ public final class Hub: @unchecked Sendable {
         threadsafe.detach()
         ev_loop_destroy(loop)
         pool.drain()
+        locals.removeAll()
         if let rec = green_get_current(), rec == root.record { green_set_current(nil) }
         hot.pointee.ready.deallocate()
         hot.deinitialize(count: 1)
@@ -417,6 +419,20 @@ public final class Hub: @unchecked Sendable {
         Hub.switchAway(from: cur.record, hot)
         cur.stopIO()
         return try cur.afterWake()
+    }
+
+    // MARK: - Per-hub state of libraries
+
+    /// The hub's instance of `T`, made by `make` on first use and dropped with
+    /// the hub: per-hub singletons for libraries on Green (GreenActors keeps its
+    /// registry and link table here), with no global keyed by a hub's address.
+    /// Call it from the hub's own thread. Does not switch.
+    public func local<T: AnyObject>(_ type: T.Type, _ make: () -> T) -> T {
+        let key = ObjectIdentifier(type)
+        if let existing = locals[key] { return existing as! T }
+        let made = make()
+        locals[key] = made
+        return made
     }
 
     // MARK: - Introspection (for tests and tools)
