@@ -148,7 +148,7 @@ private func greenRing(_ hops: Int) throws -> Report {
 private func skynet(_ num: Int, _ size: Int) throws -> Int {
     if size == 1 { return num }
     let step = size / 10
-    let children = (0..<10).map { i in spawn(stackSize: 32 * 1024) { try skynet(num + i * step, step) } }
+    let children = (0..<10).map { i in spawn { try skynet(num + i * step, step) } }
     var sum = 0
     for c in children { sum += try c.get() }
     return sum

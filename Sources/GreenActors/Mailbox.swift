@@ -170,7 +170,7 @@ final class Mailbox<Message> {
     func waitForMail() throws {
         ring.pointee.ownerWaiting = true
         do {
-            _ = try hub.park()
+            try Hub.parkRunning()
         } catch {
             ring.pointee.ownerWaiting = false
             throw error

@@ -355,6 +355,25 @@ public final class Hub: @unchecked Sendable {
         return try current.afterWake()
     }
 
+    /// Parks the running greenlet until `wake(_:)`, without a timeout: the
+    /// cheapest way to block (no Swift object is touched on the way).
+    /// - Throws: as `park(timeout:)`.
+    /// - Note: switches.
+    @inline(__always)
+    public static func parkRunning() throws {
+        let rec = green_get_current().unsafelyUnwrapped
+        let h = hot(of: rec)
+        if rec == h.pointee.hubRecord { throw GreenError.blockingInHub }
+        if rec.pointee.has_pending_error != 0 { try throwPending(rec) }
+        rec.pointee.state = AnyGreenlet.State.parked.rawValue
+        rec.pointee.wake_reason = WakeReason.none.rawValue
+        switchAway(from: rec, h)
+        if rec.pointee.wake_reason != WakeReason.woken.rawValue {
+            _ = try Unmanaged<AnyGreenlet>.fromOpaque(rec.pointee.owner.unsafelyUnwrapped)
+                ._withUnsafeGuaranteedRef { try $0.afterWake() }
+        }
+    }
+
     /// Wakes a greenlet parked by `park(timeout:)`: it returns `true`.
     /// Does nothing when `g` is not parked (already woken, timed out or killed).
     /// - Note: never switches; `g` runs later.
