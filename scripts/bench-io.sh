@@ -38,9 +38,9 @@ echo_conns=100 echo_reqs=$((1000 / scale)) chat_users=200 chat_lines=$((50 / sca
 
 echo "building (release) in $scratch" >&2
 for p in Echo ChatRoom nio-echo-server green-load; do
-    swift build --package-path "$repo" --scratch-path "$scratch" -c release --product "$p" >&2
+    swift build --package-path "$repo" --scratch-path "$scratch" -c release --static-swift-stdlib --product "$p" >&2
 done
-bin=$(swift build --package-path "$repo" --scratch-path "$scratch" -c release --show-bin-path)
+bin=$(swift build --package-path "$repo" --scratch-path "$scratch" -c release --static-swift-stdlib --show-bin-path)
 
 have_gevent=1
 "$python" -c 'import gevent' 2>/dev/null || { have_gevent=0; echo "no gevent for $python: its rows show n/a (pip install gevent)" >&2; }
