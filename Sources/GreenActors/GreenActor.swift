@@ -87,8 +87,8 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
                     }
                 } else if mailbox.stopDue {
                     break
-                } else if let m = mailbox.popMessage() {
-                    try receive(m)
+                } else if mailbox.hasMessage {
+                    try receive(mailbox.takeMessage())
                 } else {
                     try mailbox.waitForMail()
                 }

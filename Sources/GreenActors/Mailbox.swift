@@ -105,11 +105,21 @@ final class Mailbox<Message> {
         return true
     }
 
+    /// Whether a user message waits.
+    @inline(__always)
+    var hasMessage: Bool { ring.pointee.count != 0 }
+
     /// Takes the oldest user message, if any.
     @inline(__always)
     func popMessage() -> Message? {
+        hasMessage ? takeMessage() : nil
+    }
+
+    /// Takes the oldest user message; one must be waiting. Returns it bare,
+    /// not in an Optional: the generic run loop then pays no enum-tag calls.
+    @inline(__always)
+    func takeMessage() -> Message {
         let r = ring
-        if r.pointee.count == 0 { return nil }
         let m = (r.pointee.buffer + (r.pointee.head & r.pointee.mask)).move()
         r.pointee.head &+= 1
         r.pointee.count &-= 1
