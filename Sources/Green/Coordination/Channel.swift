@@ -78,15 +78,7 @@ public final class Channel<Element>: Sequence, Waitable {
         }
         if closed { throw QueueError.closed }
         if timeout == .zero { throw QueueError.empty }
-        let w = Waiter<Element>(currentGreenlet)
-        getters.append(w)
-        if try block(w, in: getters, timeout: timeout) {
-            if w.outcome == .closed { throw QueueError.closed }
-            let item = w.payload!
-            w.payload = nil
-            return item
-        }
-        throw QueueError.empty
+        return try awaitHandedItem(from: getters, timeout: timeout)
     }
 
     /// Takes an item from a putter that is already waiting.

@@ -130,6 +130,23 @@ func block<P>(_ w: Waiter<P>, in queue: WaiterQueue<P>, timeout: Duration?) thro
     }
 }
 
+/// Parks the running greenlet as a getter at the tail of `getters` until a
+/// putter hands it an item (the getter side of Queue and Channel).
+/// - Throws: `QueueError.closed` when the source closes meanwhile;
+///   `QueueError.empty` when `timeout` elapses; an injected error.
+/// - Note: switches.
+func awaitHandedItem<Element>(from getters: WaiterQueue<Element>, timeout: Duration?) throws -> Element {
+    let w = Waiter<Element>(currentGreenlet)
+    getters.append(w)
+    if try block(w, in: getters, timeout: timeout) {
+        if w.outcome == .closed { throw QueueError.closed }
+        let item = w.payload!
+        w.payload = nil
+        return item
+    }
+    throw QueueError.empty
+}
+
 /// The greenlet running on this thread.
 @inline(__always)
 var currentGreenlet: AnyGreenlet { Hub.current.current }
