@@ -67,17 +67,21 @@ final class Pinger: GreenActor<Ball> {
     }
 
     private func serve(_ n: Int) throws {
-        var ponger = Registry.current.lookup("ponger", as: Ball.self)
-        while ponger == nil {
+        // After a crash the supervisor's restart may not have run yet.
+        var found = Registry.current.lookup("ponger", as: Ball.self)
+        while found == nil {
             try yieldGreenlet()
-            ponger = Registry.current.lookup("ponger", as: Ball.self)
+            found = Registry.current.lookup("ponger", as: Ball.self)
         }
-        if crashesSeen >= 0, n == 1 || ponger !== lastPonger { monitor(ponger!) }
-        lastPonger = ponger
+        let ponger = found!
+        if ponger !== watched {
+            monitor(ponger) // to hear of its crash and serve the lost ball again
+            watched = ponger
+        }
         if !quiet { print("ping \(n)") }
-        try ponger!.send(.ping(n, from: self))
+        try ponger.send(.ping(n, from: self))
     }
-    private var lastPonger: GreenActor<Ball>?
+    private var watched: GreenActor<Ball>?
 }
 
 @main
