@@ -123,6 +123,31 @@ public final class Socket: CustomStringConvertible {
         return fd
     }
 
+    /// Runs `op` on the descriptor until it no longer says "would block",
+    /// parking on `event` in between; `EINTR` retries. `errno` is read right
+    /// after `op`, before anything can switch. The deadline is fixed at the
+    /// first wait and shared by calls that pass the same `deadline`.
+    /// - Returns: what `op` returned (0 or more).
+    /// - Throws: `SocketError.from(errno:call:)`; `timedOut`; `closed`; injected errors.
+    /// - Note: switches while the descriptor is not ready.
+    private func retrying(
+        _ call: String, waitingFor event: Hub.IOEvents, timeout: Duration?,
+        deadline: inout ContinuousClock.Instant??, _ op: (Int32) -> Int
+    ) throws -> Int {
+        while true {
+            let n = op(try liveFD())
+            if n >= 0 { return n }
+            let err = errno
+            switch err {
+            case EAGAIN, EWOULDBLOCK:
+                if deadline == nil { deadline = .some(try Socket.deadline(timeout)) }
+                try waitReady(event, deadline: deadline!)
+            case EINTR: continue
+            default: throw SocketError.from(errno: err, call: call)
+            }
+        }
+    }
+
     // MARK: - Connecting
 
     /// Connects to `address`.
@@ -257,18 +282,8 @@ public final class Socket: CustomStringConvertible {
     /// - Note: may switch (while nothing is there to read).
     public func recv(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration? = nil) throws -> Int {
         var deadline: ContinuousClock.Instant?? = nil
-        while true {
-            let fd = try liveFD()
-            let n = Glibc.recv(fd, buffer.baseAddress, buffer.count, 0)
-            if n >= 0 { return n }
-            let err = errno
-            switch err {
-            case EAGAIN, EWOULDBLOCK:
-                if deadline == nil { deadline = .some(try Socket.deadline(timeout)) }
-                try waitReady(.read, deadline: deadline!)
-            case EINTR: continue
-            default: throw SocketError.from(errno: err, call: "recv")
-            }
+        return try retrying("recv", waitingFor: .read, timeout: timeout, deadline: &deadline) { fd in
+            Glibc.recv(fd, buffer.baseAddress, buffer.count, 0)
         }
     }
 
@@ -300,18 +315,8 @@ public final class Socket: CustomStringConvertible {
     /// - Note: may switch (while the send buffer is full).
     public func send(_ buffer: UnsafeRawBufferPointer, timeout: Duration? = nil) throws -> Int {
         var deadline: ContinuousClock.Instant?? = nil
-        while true {
-            let fd = try liveFD()
-            let n = Glibc.send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL))
-            if n >= 0 { return n }
-            let err = errno
-            switch err {
-            case EAGAIN, EWOULDBLOCK:
-                if deadline == nil { deadline = .some(try Socket.deadline(timeout)) }
-                try waitReady(.write, deadline: deadline!)
-            case EINTR: continue
-            default: throw SocketError.from(errno: err, call: "send")
-            }
+        return try retrying("send", waitingFor: .write, timeout: timeout, deadline: &deadline) { fd in
+            Glibc.send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL))
         }
     }
 
@@ -329,19 +334,8 @@ public final class Socket: CustomStringConvertible {
         var deadline: ContinuousClock.Instant?? = nil
         var offset = 0
         while offset < buffer.count {
-            let fd = try liveFD()
-            let n = Glibc.send(fd, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
-            if n >= 0 {
-                offset += n
-                continue
-            }
-            let err = errno
-            switch err {
-            case EAGAIN, EWOULDBLOCK:
-                if deadline == nil { deadline = .some(try Socket.deadline(timeout)) }
-                try waitReady(.write, deadline: deadline!)
-            case EINTR: continue
-            default: throw SocketError.from(errno: err, call: "send")
+            offset += try retrying("send", waitingFor: .write, timeout: timeout, deadline: &deadline) { fd in
+                Glibc.send(fd, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
             }
         }
     }
@@ -369,19 +363,9 @@ public final class Socket: CustomStringConvertible {
     /// - Note: may switch (while the send buffer is full).
     public func sendTo(_ bytes: [UInt8], address: SocketAddress, timeout: Duration? = nil) throws -> Int {
         var deadline: ContinuousClock.Instant?? = nil
-        while true {
-            let fd = try liveFD()
-            let n = bytes.withUnsafeBytes { buf in
+        return try retrying("sendto", waitingFor: .write, timeout: timeout, deadline: &deadline) { fd in
+            bytes.withUnsafeBytes { buf in
                 address.withSockaddr { sa, len in Glibc.sendto(fd, buf.baseAddress, buf.count, Int32(MSG_NOSIGNAL), sa, len) }
-            }
-            if n >= 0 { return n }
-            let err = errno
-            switch err {
-            case EAGAIN, EWOULDBLOCK:
-                if deadline == nil { deadline = .some(try Socket.deadline(timeout)) }
-                try waitReady(.write, deadline: deadline!)
-            case EINTR: continue
-            default: throw SocketError.from(errno: err, call: "sendto")
             }
         }
     }
@@ -393,25 +377,15 @@ public final class Socket: CustomStringConvertible {
     public func recvFrom(maxBytes: Int = 65536, timeout: Duration? = nil) throws -> ([UInt8], SocketAddress) {
         var deadline: ContinuousClock.Instant?? = nil
         var buffer = [UInt8](repeating: 0, count: maxBytes)
-        while true {
-            let fd = try liveFD()
-            var peer = SocketAddress(empty: ())
-            let n = buffer.withUnsafeMutableBytes { buf in
+        var peer = SocketAddress(empty: ())
+        let n = try retrying("recvfrom", waitingFor: .read, timeout: timeout, deadline: &deadline) { fd in
+            peer = SocketAddress(empty: ())
+            return buffer.withUnsafeMutableBytes { buf in
                 peer.withMutableSockaddr { sa, len in Glibc.recvfrom(fd, buf.baseAddress, buf.count, 0, sa, &len) }
             }
-            if n >= 0 {
-                buffer.removeSubrange(n...)
-                return (buffer, peer)
-            }
-            let err = errno
-            switch err {
-            case EAGAIN, EWOULDBLOCK:
-                if deadline == nil { deadline = .some(try Socket.deadline(timeout)) }
-                try waitReady(.read, deadline: deadline!)
-            case EINTR: continue
-            default: throw SocketError.from(errno: err, call: "recvfrom")
-            }
         }
+        buffer.removeSubrange(n...)
+        return (buffer, peer)
     }
 
     // MARK: - Ending
