@@ -30,14 +30,8 @@ final class BlockedHubMonitor: @unchecked Sendable {
     func leavePoll() { polling.store(false, ordering: .relaxed) }
 
     func start() {
-        let box = Unmanaged.passRetained(self).toOpaque()
-        var t = pthread_t()
-        pthread_create(&t, nil, { raw in
-            let m = Unmanaged<BlockedHubMonitor>.fromOpaque(raw!).takeRetainedValue()
-            m.watch()
-            return nil
-        }, box)
-        thread = t
+        thread = startOSThread(stackSize: 256 << 10, detached: false) { self.watch() }
+        if thread == nil { Self.logger.error("could not start the blocked-hub monitor thread") }
     }
 
     func stop() {

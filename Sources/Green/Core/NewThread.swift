@@ -11,21 +11,33 @@ import Glibc
 /// - Note: blocks the calling OS thread (not cooperatively) until `body` ends.
 public func runInNewThread<T>(stackSize: Int = 8 << 20, _ body: @escaping () throws -> T) throws -> T {
     var result: Result<T, any Error>?
-    let box = ThreadBox { result = Result { try body() } }
-    var attr = pthread_attr_t()
-    pthread_attr_init(&attr)
-    pthread_attr_setstacksize(&attr, stackSize)
-    defer { pthread_attr_destroy(&attr) }
-    var thread = pthread_t()
-    let raw = Unmanaged.passRetained(box).toOpaque()
-    let rc = pthread_create(&thread, &attr, { raw in
-        let box = Unmanaged<ThreadBox>.fromOpaque(raw!).takeRetainedValue()
-        box.run()
-        return nil
-    }, raw)
-    precondition(rc == 0, "Green: pthread_create failed (\(rc))")
+    guard let thread = startOSThread(stackSize: stackSize, detached: false, { result = Result { try body() } }) else {
+        preconditionFailure("Green: pthread_create failed")
+    }
     pthread_join(thread, nil)
     return try result!.get()
+}
+
+/// Starts an OS thread running `body` (the one place Green creates threads:
+/// `runInNewThread`, the thread pool's workers, the blocked-hub monitor).
+/// - Returns: the thread, or nil when the system refused one (`body` then never runs).
+func startOSThread(stackSize: Int, detached: Bool, _ body: @escaping () -> Void) -> pthread_t? {
+    var attr = pthread_attr_t()
+    pthread_attr_init(&attr)
+    defer { pthread_attr_destroy(&attr) }
+    pthread_attr_setstacksize(&attr, stackSize)
+    if detached { pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED)) }
+    var thread = pthread_t()
+    let raw = Unmanaged.passRetained(ThreadBox(body)).toOpaque()
+    let rc = pthread_create(&thread, &attr, { raw in
+        Unmanaged<ThreadBox>.fromOpaque(raw!).takeRetainedValue().run()
+        return nil
+    }, raw)
+    if rc != 0 {
+        Unmanaged<ThreadBox>.fromOpaque(raw).release()
+        return nil
+    }
+    return thread
 }
 
 private final class ThreadBox {

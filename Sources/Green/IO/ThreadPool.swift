@@ -158,20 +158,7 @@ private final class PoolState: @unchecked Sendable {
     }
 
     private func startThread() {
-        var attr = pthread_attr_t()
-        pthread_attr_init(&attr)
-        pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED))
-        pthread_attr_setstacksize(&attr, 1 << 20)
-        defer { pthread_attr_destroy(&attr) }
-        var thread = pthread_t()
-        let raw = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&thread, &attr, { raw in
-            let state = Unmanaged<PoolState>.fromOpaque(raw!).takeRetainedValue()
-            state.workerLoop()
-            return nil
-        }, raw)
-        if rc != 0 {
-            Unmanaged<PoolState>.fromOpaque(raw).release()
+        if startOSThread(stackSize: 1 << 20, detached: true, { self.workerLoop() }) == nil {
             pthread_mutex_lock(&mutex)
             threads -= 1
             let orphaned = threads == 0 && head < queue.count
