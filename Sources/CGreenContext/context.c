@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 __thread green_record *green_current __attribute__((tls_model("initial-exec"))) = NULL;
+__thread void *green_placement_hub __attribute__((tls_model("initial-exec"))) = NULL;
 
 extern void green_entry_trampoline(void);
 
@@ -58,4 +60,10 @@ void *green_switch_checked(green_record *from, green_record *to, void *arg) {
     swift_task_enterThreadLocalContext((char *)to->access_state);
     green_current = to;
     return green_swap(&from->sp, to->sp, arg);
+}
+
+uint64_t green_monotonic_nanos(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }

@@ -39,6 +39,13 @@ typedef struct green_record {
     uint8_t wake_reason;      // Hub.WakeReason raw value
     uint8_t has_pending_error;// an injected error waits to be thrown
     void *hub_hot;            // the hub's hot scheduler state (Hub.HotState), unretained
+    // The hub's list of live greenlets (those holding their self-retain), so a
+    // hub that ends can kill and unwind every one of them. Hub-thread only.
+    struct green_record *live_prev;
+    struct green_record *live_next;
+    // Sanitizer fiber state (unused unless built with TSan or ASan).
+    void *tsan_fiber;         // __tsan_create_fiber's handle (the thread's own for a root)
+    void *asan_fake_stack;    // __sanitizer_start_switch_fiber's save slot
     char name[48];            // NUL-terminated, for the overflow report
 } green_record;
 
@@ -58,6 +65,13 @@ void *green_swap(void **save_sp, void *target_sp, void *arg);
 // entry must never return. Returns the initial stack pointer.
 typedef void (*green_entry_fn)(void *arg, void *data);
 void *green_context_make(void *stack_top, green_entry_fn entry, void *data);
+
+// The hub a greenlet constructed on this thread will belong to, when a runtime
+// places it on another hub (NULL: the thread's own hub). Set only around a
+// constructor call by GreenRuntime's placement.
+extern __thread void *green_placement_hub __attribute__((tls_model("initial-exec")));
+static inline void *green_get_placement_hub(void) { return green_placement_hub; }
+static inline void green_set_placement_hub(void *hub) { green_placement_hub = hub; }
 
 // The running record of this thread, for Swift (which cannot import __thread).
 static inline green_record *green_get_current(void) { return green_current; }
@@ -118,6 +132,16 @@ void green_overflow_handler_install(void);
 int green_thread_altstack_install(void);
 
 // ---- Misc ----
+// A pause for spin loops.
+static inline void green_cpu_relax(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+// CLOCK_MONOTONIC in nanoseconds (vDSO: no syscall).
+uint64_t green_monotonic_nanos(void);
 // The page size, cached.
 size_t green_page_size(void);
 // Resident set size of this process in bytes (from /proc/self/statm), or 0.

@@ -9,23 +9,37 @@
 /// try ready.wait()
 /// ```
 ///
-/// Thread-safety: for the greenlets of one hub (see Waiters.swift for where
-/// cross-thread wake-ups would go).
-public final class Event: Waitable {
+/// Thread-safety: thread-safe. The event belongs to the hub that made it;
+/// `set`, `clear`, `wait` and `isSet` from another hub or thread run on that
+/// hub (`set` and `clear` travel there without waiting; `wait` and `isSet`
+/// wait for the answer cooperatively). `wait(any:)` takes it on its own hub only.
+public final class Event: Waitable, HubHomed {
     private var flag: Bool
     private let waiters = WaiterQueue<Void>()
     private let signals = SignalList()
+    /// The hub whose thread owns the event's state.
+    public let home: Hub
 
-    /// An event, clear unless `isSet` is true.
-    public init(isSet: Bool = false) { flag = isSet }
+    /// An event, clear unless `isSet` is true, belonging to the calling thread's hub.
+    public init(isSet: Bool = false) {
+        flag = isSet
+        home = Hub.current
+    }
 
     /// Whether the event is set.
-    public var isSet: Bool { flag }
+    /// - Note: from another hub, switches (it asks the event's hub).
+    public var isSet: Bool {
+        if awayFromHome { return (try? home.call { [self] in flag }) ?? false }
+        return flag
+    }
 
     /// Sets the event and wakes every greenlet waiting for it, in the order
     /// they started waiting. Setting a set event does nothing.
-    /// - Note: never switches; the waiters run when the caller next blocks or yields.
+    /// - Note: never switches; the waiters run when the caller next blocks or
+    ///   yields. From another hub, the set travels to the event's hub (in order
+    ///   with the caller's other sends there) and this returns at once.
     public func set() {
+        if awayFromHome { _ = home.runThreadsafe { [self] in set() }; return }
         if flag { return }
         flag = true
         for w in waiters.popAllParked() { w.wake() }
@@ -34,7 +48,10 @@ public final class Event: Waitable {
 
     /// Clears the event: later waits block until the next `set()`.
     /// - Note: never switches.
-    public func clear() { flag = false }
+    public func clear() {
+        if awayFromHome { _ = home.runThreadsafe { [self] in clear() }; return }
+        flag = false
+    }
 
     /// Waits until the event is set.
     /// - Parameter timeout: nil waits without limit; zero only checks.
@@ -47,6 +64,7 @@ public final class Event: Waitable {
     @discardableResult
     public func wait(timeout: Duration? = nil) throws -> Bool {
         let timeout = try validated(timeout)
+        if awayFromHome { return try home.call { [self] in try wait(timeout: timeout) } }
         if flag { return true }
         if timeout == .zero { return false }
         let w = Waiter<Void>(currentGreenlet)

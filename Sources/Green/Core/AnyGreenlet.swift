@@ -10,7 +10,11 @@ import Logging
 /// has finished and the hub has taken back its stack, so dropping every handle
 /// to a running greenlet does not stop it.
 ///
-/// Thread-safety: a greenlet belongs to the hub of the thread that created it.
+/// Thread-safety: a greenlet belongs to one hub (the calling thread's, or the
+/// one a `GreenRuntime` placed it on) and never moves once started. `start`,
+/// `join`, `kill` and `Greenlet.get` may be called from any hub or thread: from
+/// elsewhere they run on the greenlet's hub while the caller waits on its own.
+/// Other members are for its hub's thread.
 open class AnyGreenlet {
     @usableFromInline
     enum State: UInt8 {
@@ -69,9 +73,10 @@ open class AnyGreenlet {
         copyNameToRecord()
     }
 
-    /// A greenlet of the calling thread's hub, not started.
+    /// A greenlet of the calling thread's hub (or of the hub a runtime's
+    /// placement names), not started.
     init(spawnedName name: String?, stackSize: Int?) {
-        let hub = Hub.current
+        let hub = Hub.placementTarget ?? Hub.current
         record = .allocate(capacity: 1)
         record.initialize(to: green_record())
         self.stackSize = stackSize ?? Green.defaultStackSize
@@ -135,7 +140,25 @@ open class AnyGreenlet {
     public func start() throws {
         guard state == .unstarted else { throw GreenError.alreadyStarted(name: name) }
         _ = Unmanaged.passRetained(self)
-        hub.schedule(self)
+        if _fastPath(hub.isCurrentThread) {
+            hub.track(self)
+            hub.schedule(self)
+            return
+        }
+        // Another hub's greenlet: it starts there. Until the hub runs the
+        // closure, the state says "scheduled" so a second start is refused.
+        state = .scheduledStart
+        let home = hub!
+        let posted = home.runThreadsafe { [self] in
+            home.track(self)
+            if state == .scheduledStart { home.hot.pointee.ready.append(UnsafeMutableRawPointer(record)) }
+            else { Hub.releaseSelfRetain(Unmanaged.passUnretained(self).toOpaque()) }
+        }
+        if !posted {
+            Unmanaged.passUnretained(self).release()
+            state = .unstarted
+            throw GreenError.hubGone(hub: home.description)
+        }
     }
 
     /// Schedules the greenlet to start after `delay`.
@@ -143,7 +166,11 @@ open class AnyGreenlet {
     public func start(after delay: Duration) throws {
         guard state == .unstarted else { throw GreenError.alreadyStarted(name: name) }
         _ = try validated(delay)
+        guard hub.isCurrentThread else {
+            throw GreenError.wrongHub(what: "greenlet '\(name)'", owner: hub.description, caller: Hub.callerDescription)
+        }
         _ = Unmanaged.passRetained(self)
+        hub.track(self)
         state = .delayedStart
         startTimer(after: delay, mode: .start)
     }
@@ -305,6 +332,9 @@ open class AnyGreenlet {
     @discardableResult
     public func join(timeout: Duration? = nil) throws -> Bool {
         let timeout = try validated(timeout)
+        if _slowPath(!hub.isCurrentThread) {
+            return try hub.call { [self] in try join(timeout: timeout) }
+        }
         if state == .dead { return true }
         if self === hub.current { throw GreenError.wouldBlockForever }
         let list: WaitList
@@ -326,6 +356,17 @@ open class AnyGreenlet {
     ///   injected into the caller while it waits.
     /// - Note: switches when `block` is true.
     public func kill(_ error: any Error = GreenletExit(), block: Bool = true, timeout: Duration? = nil) throws {
+        if _slowPath(!hub.isCurrentThread) {
+            let home = hub!
+            if !block {
+                // Nothing to wait for: the kill travels alone.
+                if !home.runThreadsafe({ [self] in try? kill(error, block: false) }) {
+                    throw GreenError.hubGone(hub: home.description)
+                }
+                return
+            }
+            return try home.call { [self] in try kill(error, block: true, timeout: timeout) }
+        }
         switch state {
         case .dead:
             return
@@ -334,7 +375,7 @@ open class AnyGreenlet {
             return
         case .delayedStart:
             finishWithoutRunning(error)
-            Unmanaged.passUnretained(self).release()
+            Hub.releaseSelfRetain(Unmanaged.passUnretained(self).toOpaque())
             return
         case .scheduledStart:
             // Still in the ready queue: the queue entry keeps the self-retain until popped.

@@ -25,6 +25,11 @@ public enum GreenError: Error, Equatable, CustomStringConvertible {
     case stackAllocationFailed(errno: Int32)
     /// libev could not create an event loop for this thread's hub.
     case loopCreationFailed
+    /// The hub a call had to run on has ended (its thread exited or its runtime stopped).
+    case hubGone(hub: String)
+    /// A hub-local object was used from another hub or thread where that is
+    /// not allowed (greenlet-only operations such as `start(after:)`).
+    case wrongHub(what: String, owner: String, caller: String)
 
     public var description: String {
         switch self {
@@ -36,6 +41,9 @@ public enum GreenError: Error, Equatable, CustomStringConvertible {
         case .wrongThread: return "greenlet used from a thread other than its hub's"
         case .stackAllocationFailed(let e): return "could not map a greenlet stack (errno \(e))"
         case .loopCreationFailed: return "libev could not create an event loop"
+        case .hubGone(let h): return "\(h) has ended"
+        case .wrongHub(let what, let owner, let caller):
+            return "\(what) belongs to \(owner) and was used from \(caller)"
         }
     }
 }

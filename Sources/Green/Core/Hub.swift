@@ -1,6 +1,7 @@
 import CGreenContext
 import CLibev
 import Glibc
+import Atomics
 import Logging
 
 /// The per-thread scheduler: a libev loop and a FIFO of ready greenlets.
@@ -16,8 +17,10 @@ import Logging
 /// (`ev_run(EVRUN_NOWAIT)`, which also refreshes libev's clock) so timers and
 /// I/O are not starved by greenlets that keep each other busy.
 ///
-/// Thread-safety: a hub and its greenlets belong to one OS thread. The only
-/// call other threads may make is `runThreadsafe(_:)`.
+/// Thread-safety: a hub and its greenlets belong to one OS thread. Other
+/// threads may call `runThreadsafe(_:)`, `isCurrentThread`, `id`, `load` and
+/// `description`; everything else is for the hub's own thread (see CrossHub.swift
+/// for how the thread-safe types reach a hub from elsewhere).
 public final class Hub: @unchecked Sendable {
     static let handoffBudget = 128
     static let logger = Logger(label: "green.hub")
@@ -45,6 +48,11 @@ public final class Hub: @unchecked Sendable {
         var running: UnsafeMutableRawPointer? = nil
         /// The hub greenlet's record.
         var hubRecord: UnsafeMutablePointer<green_record>? = nil
+        /// The head of the list of live greenlets (see `track`).
+        var liveHead: UnsafeMutablePointer<green_record>? = nil
+        var liveCount = 0
+        /// The root greenlet waits in `unwindAll` for the live list to empty.
+        var unwinding = false
     }
 
     typealias Record = UnsafeMutablePointer<green_record>
@@ -61,6 +69,16 @@ public final class Hub: @unchecked Sendable {
     let threadsafe: ThreadsafeEntry
     var monitor: BlockedHubMonitor?
     private var closed = false
+    /// A number for messages ("hub #3"), unique in the process.
+    public let id: Int
+    private static let nextID = ManagedAtomic<Int>(0)
+    /// The runtime this hub is one of, if any (set once, before the hub runs greenlets).
+    public internal(set) unowned(unsafe) var runtime: GreenRuntime?
+    /// Live greenlets, published for placement (`.leastLoaded`); racy by design.
+    let published = ManagedAtomic<Int>(0)
+    /// Set on the hub's thread by `requestStop` (GreenRuntime).
+    var stopRequested = false
+    var stopPatience: Duration = .seconds(5)
 
     // MARK: - The hub of this thread
 
@@ -105,6 +123,7 @@ public final class Hub: @unchecked Sendable {
         self.hot = .allocate(capacity: 1)
         hot.initialize(to: HotState())
         self.threadsafe = ThreadsafeEntry()
+        self.id = Hub.nextID.loadThenWrappingIncrement(ordering: .relaxed)
         let root = AnyGreenlet(rootOf: nil, name: "root")
         self.root = root
         root.hub = self
@@ -123,13 +142,16 @@ public final class Hub: @unchecked Sendable {
         }
     }
 
-    /// Stops the loop and frees what the hub owns. Called when its thread exits.
+    /// Stops the loop and frees what the hub owns. Called when its thread exits:
+    /// every greenlet still alive is killed and unwound first (`unwindAll`).
     private func close() {
         guard !closed else { return }
+        if let rec = green_get_current(), rec == root.record { unwindAll() }
         closed = true
         monitor?.stop()
         threadsafe.detach()
         ev_loop_destroy(loop)
+        hubGreenlet.releaseStack()
         pool.drain()
         locals.removeAll()
         if let rec = green_get_current(), rec == root.record { green_set_current(nil) }
@@ -198,13 +220,13 @@ public final class Hub: @unchecked Sendable {
                 try g.prepareStack(entry: greenletEntry, data: raw)
             } catch {
                 g.finishWithoutRunning(error)
-                Unmanaged<AnyGreenlet>.fromOpaque(raw).release()
+                releaseSelfRetain(raw)
                 return nil
             }
             g.state = .running
             return rec
         case .dead:
-            Unmanaged<AnyGreenlet>.fromOpaque(raw).release()
+            releaseSelfRetain(raw)
             return nil
         default:
             return nil
@@ -270,6 +292,10 @@ public final class Hub: @unchecked Sendable {
         while true {
             reapDying()
             runCallbacks()
+            if runtime != nil {
+                published.store(hot.pointee.liveCount, ordering: .relaxed)
+                if hot.pointee.ready.isEmpty { spinForWork() }
+            }
             if hot.pointee.ready.isEmpty {
                 monitor?.enterPoll()
                 let alive = ev_run(loop, Int32(EVRUN_ONCE))
@@ -289,11 +315,111 @@ public final class Hub: @unchecked Sendable {
         }
     }
 
+    /// A runtime's idle hub polls its thread-safe entry for a few microseconds
+    /// before it sleeps in `epoll`, so work sent from another core (a ping-pong
+    /// ball) is picked up without a wake-up syscall on either side. At most half
+    /// the runtime's hubs spin at once.
+    private func spinForWork() {
+        guard let runtime, runtime.hubs.count > 1 else { return }
+        let maxSpinners = max(1, runtime.hubs.count / 2)
+        if runtime.spinners.load(ordering: .relaxed) >= maxSpinners { return }
+        runtime.spinners.wrappingIncrement(ordering: .relaxed)
+        defer { runtime.spinners.wrappingDecrement(ordering: .relaxed) }
+        let deadline = green_monotonic_nanos() &+ Hub.spinNanos
+        var n = 0
+        while true {
+            if threadsafe.hasWork {
+                threadsafe.drainNow()
+                runCallbacks()
+                if !hot.pointee.ready.isEmpty { return }
+            }
+            n &+= 1
+            if n & 63 == 0 && green_monotonic_nanos() > deadline { return }
+            green_cpu_relax()
+        }
+    }
+
+    /// How long an idle hub of a runtime spins before it sleeps.
+    static let spinNanos: UInt64 = 50_000
+
     private func reapDying() {
         guard let raw = hot.pointee.dying else { return }
         hot.pointee.dying = nil
-        let g = Unmanaged<AnyGreenlet>.fromOpaque(raw).takeRetainedValue()
+        let g = Unmanaged<AnyGreenlet>.fromOpaque(raw).takeUnretainedValue()
         g.releaseStack()
+        Hub.releaseSelfRetain(raw)
+    }
+
+    // MARK: - Live greenlets
+    //
+    // Every greenlet that holds its self-retain (from `start` until the hub
+    // drops it) is on its hub's live list, linked through its record, so a hub
+    // that ends can kill and unwind each one: their `defer`s run, their
+    // sockets close, their stacks go back. Hub thread only.
+
+    /// Puts `g` on the live list; called where it takes its self-retain.
+    func track(_ g: AnyGreenlet) {
+        let rec = g.record
+        rec.pointee.live_prev = nil
+        rec.pointee.live_next = hot.pointee.liveHead
+        hot.pointee.liveHead?.pointee.live_prev = rec
+        hot.pointee.liveHead = rec
+        hot.pointee.liveCount += 1
+    }
+
+    /// Drops the self-retain of the greenlet at `raw` and takes it off its hub's
+    /// live list (the one place a self-retain is released).
+    static func releaseSelfRetain(_ raw: UnsafeMutableRawPointer) {
+        let g = Unmanaged<AnyGreenlet>.fromOpaque(raw)
+        let rec = g._withUnsafeGuaranteedRef { $0.record }
+        let h = hot(of: rec)
+        if let p = rec.pointee.live_prev { p.pointee.live_next = rec.pointee.live_next }
+        else if h.pointee.liveHead == rec { h.pointee.liveHead = rec.pointee.live_next }
+        rec.pointee.live_next?.pointee.live_prev = rec.pointee.live_prev
+        rec.pointee.live_prev = nil
+        rec.pointee.live_next = nil
+        h.pointee.liveCount -= 1
+        if h.pointee.unwinding && h.pointee.liveCount == 0 {
+            g._withUnsafeGuaranteedRef { $0.hub.wake($0.hub.root) }
+        }
+        g.release()
+    }
+
+    /// Greenlets of this hub that have been started and not yet reaped.
+    public var liveGreenletCount: Int { hot.pointee.liveCount }
+
+    /// Kills every live greenlet of this hub (`GreenletExit`) and waits on the
+    /// root greenlet until all have unwound, so their `defer`s run and nothing
+    /// leaks. Work other threads queued for the hub runs first. A greenlet that
+    /// refuses to end (catches the kill and blocks again) is killed again; after
+    /// `patience` it is left, and logged.
+    /// Call on the hub's thread, from its root greenlet (a thread's own code).
+    /// Runs by itself when a hub's thread ends.
+    /// - Note: switches.
+    public func unwindAll(patience: Duration = .seconds(5)) {
+        guard isCurrentThread, current === root else { return }
+        ev_ref(loop)
+        defer { ev_unref(loop); hot.pointee.unwinding = false }
+        threadsafe.drainNow()
+        runCallbacks()
+        let deadline = ContinuousClock.now + patience
+        while hot.pointee.liveCount > 0 {
+            var victims: [AnyGreenlet] = []
+            var rec = hot.pointee.liveHead
+            while let r = rec {
+                victims.append(Unmanaged<AnyGreenlet>.fromOpaque(r.pointee.owner!).takeUnretainedValue())
+                rec = r.pointee.live_next
+            }
+            for g in victims where !g.isDead { try? g.kill(GreenletExit(), block: false) }
+            let left = deadline - ContinuousClock.now
+            if left <= .zero { break }
+            hot.pointee.unwinding = true
+            do { _ = try park(timeout: min(left, .milliseconds(100))) } catch {}
+            hot.pointee.unwinding = false
+        }
+        if hot.pointee.liveCount > 0 {
+            Hub.logger.error("\(self): \(hot.pointee.liveCount) greenlets would not end when their hub did; they leak")
+        }
     }
 
     private func runCallbacks() {

@@ -78,6 +78,12 @@ final class ThreadsafeEntry: @unchecked Sendable {
         return true
     }
 
+    /// Whether work is queued (a relaxed load: a hint for spinning hubs).
+    var hasWork: Bool { head.load(ordering: .relaxed) != nil }
+
+    /// Hub thread: queues everything submitted so far as hub callbacks, oldest first.
+    func drainNow() { drain() }
+
     /// Hub thread: runs everything queued so far, oldest first.
     fileprivate func drain() {
         guard let top = head.exchange(nil, ordering: .acquiring) else { return }
