@@ -43,7 +43,7 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
     ///   - mailbox: its inbox's bound and overflow policy (default unbounded).
     ///   - stackSize: bytes of stack (default `Green.defaultStackSize`).
     public init(name: String? = nil, mailbox: MailboxPolicy = .unbounded, stackSize: Int? = nil) {
-        self.mailbox = Mailbox(policy: mailbox, hub: Hub.current)
+        self.mailbox = Mailbox(policy: mailbox, hub: Hub.forNewGreenlet)
         super.init(name: name, stackSize: stackSize)
         self.mailbox.owner = self
         link { [unowned self] _ in self.didEnd() }
@@ -106,15 +106,34 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
 
     /// Puts `message` in the inbox (Erlang's `!`). Never blocks on an
     /// unbounded mailbox.
+    ///
+    /// From another hub or a plain thread, the message travels through the
+    /// actor's remote inbox (a lock-free queue; see `Mailbox`) and arrives in
+    /// order with the sender's other messages to it. There an unbounded or
+    /// `.dropNewest` send returns at once, and a message to an actor that has
+    /// ended goes to the dead letters (Erlang's `!` never fails either);
+    /// `.blockSender` and `.failSend` ask the actor's hub and wait for the answer.
     /// - Throws: `MailboxError.full` (policy `.failSend`), `.actorDead`
     ///   (the message goes to the dead letters); errors injected into the
     ///   sender while it waits for room (policy `.blockSender`).
-    /// - Note: switches only with `.blockSender` and a full mailbox.
+    /// - Note: switches only with `.blockSender` and a full mailbox, or across
+    ///   hubs with those two policies. Any hub or thread.
     @inlinable @inline(__always)
     public final func send(_ message: Message) throws {
+        if _slowPath(Hub.currentToken != mailbox.hubToken) { return try sendFromAnotherHub(message) }
         if isDead { try sendToDead(message) }
         if try !mailbox.put(message) {
             DeadLetters.record(to: name, message, why: "mailbox full")
+        }
+    }
+
+    @usableFromInline
+    func sendFromAnotherHub(_ message: Message) throws {
+        switch mailbox.policy {
+        case .unbounded, .dropNewest:
+            mailbox.putRemote(message)
+        case .blockSender, .failSend:
+            try hub.call { [self] in try send(message) }
         }
     }
 
@@ -179,12 +198,7 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
         let peers = linkPeers
         linkPeers = [:]
         for peer in peers.values {
-            if let node = peer as? ActorNode {
-                node.linkPeers[ObjectIdentifier(self)] = nil
-                node.deliver(exit: ExitSignal(peer: self, reason: reason))
-            } else if !reason.isNormal, !peer.isDead {
-                try? peer.kill(LinkedExit(peer: name, reason: reason), block: false)
-            }
+            onHub(of: peer) { deliverExit(to: peer, from: self, reason: reason) }
         }
         mailbox.drain { m in DeadLetters.record(to: name, m, why: "actor ended") }
     }
