@@ -129,6 +129,7 @@ public final class Hub: @unchecked Sendable {
         root.hub = self
         root.state = .running
         root.record.pointee.hub_hot = UnsafeMutableRawPointer(hot)
+        green_fiber_init_root(root.record)
         green_set_current(root.record)
         let hubG = AnyGreenlet(rootOf: self, name: "hub")
         hubG.stackSize = 1024 * 1024
@@ -598,19 +599,17 @@ public final class Hub: @unchecked Sendable {
 
 /// The C entry of every spawned greenlet: runs its body, then leaves for the hub.
 let greenletEntry: green_entry_fn = { (_: UnsafeMutableRawPointer?, data: UnsafeMutableRawPointer?) in
+    green_fiber_entered()
     let raw = data!
     AnyGreenlet.runBody(raw)
     let (from, to) = Hub.exitRecords(raw)
-    #if DEBUG
-    _ = green_switch_checked(from, to, nil)
-    #else
-    _ = green_switch(from, to, nil)
-    #endif
+    green_switch_final(from, to)
     fatalError("Green: a dead greenlet was resumed")
 }
 
 /// The C entry of the hub greenlet.
 let hubEntry: green_entry_fn = { (_: UnsafeMutableRawPointer?, data: UnsafeMutableRawPointer?) -> Void in
+    green_fiber_entered()
     let hub = Unmanaged<Hub>.fromOpaque(data!)
     hub._withUnsafeGuaranteedRef { (h: Hub) -> Void in h.hubLoop() }
 }
