@@ -195,6 +195,8 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
     /// After death: notify links, and turn queued messages into dead letters.
     private func didEnd() {
         let reason = ExitReason(of: self)
+        // Names go before the notices: whoever restarts this actor may register it again at once.
+        Registry.shared.holderEnded(self)
         let peers = linkPeers
         linkPeers = [:]
         for peer in peers.values {
