@@ -156,7 +156,13 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
 
     /// Asks the actor to stop once it has handled the messages already queued:
     /// a normal exit. Does not block.
+    /// Any hub or thread (from elsewhere the request travels to the actor's
+    /// hub, after the caller's earlier sends).
     public func stop() {
+        if _slowPath(Hub.currentToken != mailbox.hubToken) {
+            _ = hub.runThreadsafe { [self] in stop() }
+            return
+        }
         guard !isDead else { return }
         mailbox.requestStop()
     }
@@ -172,6 +178,11 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
     /// Kills the actor, forcibly: whatever it catches, it ends with `.killed`.
     /// - Throws: errors injected into the caller while it waits.
     public func forceKill(block: Bool = true, timeout: Duration? = nil) throws {
+        if _slowPath(Hub.currentToken != mailbox.hubToken) {
+            // The flag is the actor's state: set it on its hub, before the kill arrives there.
+            _ = hub.runThreadsafe { [self] in forcedKill = true }
+            return try kill(ActorExit(reason: .killed), block: block, timeout: timeout)
+        }
         forcedKill = true
         try kill(ActorExit(reason: .killed), block: block, timeout: timeout)
     }

@@ -106,6 +106,17 @@ open class AnyGreenlet {
 
     private var liveLoop: OpaquePointer? { hub?.loop }
 
+    /// The thread that constructed this greenlet: until `start()` hands it to
+    /// its hub, that thread owns its state (a greenlet placed on another hub
+    /// is set up, linked to, and started from where it was made).
+    private let builtBy = pthread_self()
+
+    /// Whether the calling thread may touch this greenlet's state directly.
+    @inline(__always)
+    var ownedHere: Bool {
+        hub.isCurrentThread || (state == .unstarted && pthread_equal(builtBy, pthread_self()) != 0)
+    }
+
     private func copyNameToRecord() {
         withUnsafeMutableBytes(of: &record.pointee.name) { buf in
             let utf8 = Array(name.utf8.prefix(buf.count - 1))
@@ -422,7 +433,7 @@ open class AnyGreenlet {
 
     private func addLink(_ callback: @escaping (AnyGreenlet) -> Void, observingFailure: Bool) -> LinkToken {
         let token = LinkToken(id: LinkToken.counter.loadThenWrappingIncrement(ordering: .relaxed))
-        if _slowPath(!hub.isCurrentThread) {
+        if _slowPath(!ownedHere) {
             // A greenlet whose hub has ended is dead and unwound: nothing to call back on.
             _ = hub.runThreadsafe { [self] in attachLink(token, callback, observingFailure) }
         } else {
@@ -459,13 +470,13 @@ open class AnyGreenlet {
     /// - Note: does not switch. From another hub or thread, the removal travels
     ///   to the greenlet's hub; a callback already on its way may still run.
     public func unlink(_ token: LinkToken) {
-        if _slowPath(!hub.isCurrentThread) { _ = hub.runThreadsafe { [self] in unlink(token) }; return }
+        if _slowPath(!ownedHere) { _ = hub.runThreadsafe { [self] in unlink(token) }; return }
         linkCallbacks.removeAll { $0.id == token.id }
     }
 
     /// Removes every link callback not yet run. Any hub or thread, as `unlink(_:)`.
     public func unlink() {
-        if _slowPath(!hub.isCurrentThread) { _ = hub.runThreadsafe { [self] in unlink() }; return }
+        if _slowPath(!ownedHere) { _ = hub.runThreadsafe { [self] in unlink() }; return }
         linkCallbacks.removeAll()
     }
 
