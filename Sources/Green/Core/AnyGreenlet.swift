@@ -29,9 +29,13 @@ open class AnyGreenlet {
     var hasStarted = false
     var stack: green_stack?
     var stackSize: Int
+    /// The injected error its next blocking call throws (see `inject(_:)`).
     var pendingError: (any Error)? {
         didSet { record.pointee.has_pending_error = pendingError == nil ? 0 : 1 }
     }
+    /// Errors injected behind `pendingError`, in the order they will be thrown;
+    /// empty but for the rare greenlet hit twice before it ran.
+    private var laterErrors: [any Error] = []
     /// Lives in the C record, like `state`.
     @inline(__always) var wakeReason: Hub.WakeReason {
         get { Hub.WakeReason(rawValue: record.pointee.wake_reason).unsafelyUnwrapped }
@@ -172,8 +176,7 @@ open class AnyGreenlet {
     /// Runs on the greenlet's own stack, from its C entry.
     static func runBody(_ raw: UnsafeMutableRawPointer) {
         let g = Unmanaged<AnyGreenlet>.fromOpaque(raw).takeUnretainedValue()
-        if let e = g.pendingError {
-            g.pendingError = nil
+        if let e = g.takePendingError() {
             g.finish(failure: e)
             return
         }
@@ -185,6 +188,7 @@ open class AnyGreenlet {
         self.failure = failure
         state = .dead
         pendingError = nil
+        laterErrors = []
         joiners?.wakeAll()
         joiners = nil
         if !linkCallbacks.isEmpty {
@@ -200,14 +204,80 @@ open class AnyGreenlet {
         finish(failure: error)
     }
 
+    // MARK: - Injected errors
+    //
+    // The injection rule (ARCHITECTURE.md, "Kill and link"). Errors injected
+    // into a greenlet (kills, fired `Timeout`s) wait to be thrown at its next
+    // blocking call, one per call, best first:
+    // - an injected error is never silently replaced: one that arrives while
+    //   another waits is queued behind it or ahead of it, never dropped;
+    // - a kill (any error that is not a `Timeout`) beats a timeout: it goes
+    //   ahead of every waiting timeout;
+    // - kills keep their order of arrival;
+    // - a timeout cancels only its own: `Timeout.cancel()` withdraws that
+    //   timeout and nothing else.
+    // A timeout queued behind a kill is thrown only if the greenlet catches
+    // the kill and blocks again inside the timeout's scope; leaving the scope
+    // cancels it. None of this is on the switch path: the switch path reads
+    // only the record's `has_pending_error` flag.
+
+    /// Whether `a` is thrown before `b` when both wait.
+    private static func precedes(_ a: any Error, _ b: any Error) -> Bool {
+        switch (a is Timeout, b is Timeout) {
+        case (false, true): return true // a kill beats a timeout
+        default: return false // otherwise first come, first thrown
+        }
+    }
+
+    /// Injects `error` by the injection rule, without waking the greenlet.
+    func inject(_ error: any Error) {
+        guard let head = pendingError else {
+            pendingError = error
+            return
+        }
+        if AnyGreenlet.precedes(error, head) {
+            laterErrors.insert(head, at: 0)
+            pendingError = error
+        } else {
+            let i = laterErrors.firstIndex { AnyGreenlet.precedes(error, $0) } ?? laterErrors.endIndex
+            laterErrors.insert(error, at: i)
+        }
+    }
+
+    /// Puts back, first in line, an error just taken from this greenlet
+    /// (by a blocking call that must not throw it now): it is thrown at the
+    /// next blocking call.
+    func reinject(_ error: any Error) {
+        if let head = pendingError { laterErrors.insert(head, at: 0) }
+        pendingError = error
+    }
+
+    /// Takes the error to throw now; the next one in line becomes pending.
+    func takePendingError() -> (any Error)? {
+        guard let e = pendingError else { return nil }
+        pendingError = laterErrors.isEmpty ? nil : laterErrors.removeFirst()
+        return e
+    }
+
+    /// Withdraws the timeout `t` if it waits to be thrown here (its `cancel()`).
+    /// It stays when it alone woke this greenlet from a blocking call that has
+    /// not returned yet (cancelled from another greenlet): that call throws it,
+    /// having nothing else to return.
+    func withdraw(_ t: Timeout) {
+        guard let head = pendingError else { return }
+        if head as? Timeout === t {
+            if laterErrors.isEmpty && state == .ready && wakeReason == .interrupted { return }
+            _ = takePendingError()
+        } else if !laterErrors.isEmpty {
+            laterErrors.removeAll { $0 as? Timeout === t }
+        }
+    }
+
     // MARK: - Waking and timers (used by Hub)
 
     @inline(__always)
     func throwPendingError() throws {
-        if record.pointee.has_pending_error != 0, let e = pendingError {
-            pendingError = nil
-            throw e
-        }
+        if record.pointee.has_pending_error != 0, let e = takePendingError() { throw e }
     }
 
     /// After a park: stops this wait's timer and says how it ended.
@@ -218,16 +288,15 @@ open class AnyGreenlet {
         case .woken, .none: return true
         case .timedOut: return false
         case .interrupted:
-            let e = pendingError ?? GreenletExit()
-            pendingError = nil
-            throw e
+            throw takePendingError() ?? GreenletExit()
         }
     }
 
-    /// Injects `error`: a parked greenlet is woken to throw it; a ready one
-    /// throws it at its next blocking call.
+    /// Injects `error` (by the injection rule, see `inject(_:)`): a parked
+    /// greenlet is woken to throw it; a ready one throws it at its next
+    /// blocking call.
     func interrupt(with error: any Error) {
-        pendingError = error
+        inject(error)
         if state == .parked {
             wakeReason = .interrupted
             stopIO()
@@ -318,6 +387,11 @@ open class AnyGreenlet {
     /// `defer`s run as the error unwinds it. A greenlet that never started is
     /// cancelled without running its body. Killing a dead greenlet does nothing.
     ///
+    /// The injection rule: a kill is never lost nor replaced. It goes ahead of
+    /// any `Timeout` that fired and was not raised yet; a second kill that
+    /// arrives before the first was thrown is thrown at the blocking call after
+    /// it (if the greenlet catches the first and blocks again).
+    ///
     /// - Parameters:
     ///   - error: what its blocking call throws (default `GreenletExit`, a clean exit).
     ///   - block: wait until it has finished.
@@ -342,11 +416,11 @@ open class AnyGreenlet {
             return
         case .running:
             if self === hub.current { throw error }
-            pendingError = error
+            inject(error)
         case .parked:
             interrupt(with: error)
         case .ready:
-            pendingError = error
+            inject(error)
         }
         if block { try join(timeout: timeout) }
     }

@@ -57,11 +57,16 @@ public final class Timeout: Error, CustomStringConvertible, @unchecked Sendable 
         return green_ev_is_active(watcher) != 0
     }
 
-    /// Stops the countdown; if it fired but was not raised yet, it never will be.
+    /// Stops the countdown; if it fired but was not raised yet, it never will
+    /// be. It withdraws only itself: a kill or another timeout waiting to be
+    /// thrown in the same greenlet stays. (Cancelled from another greenlet
+    /// after it woke its greenlet from a blocking call, it is still thrown
+    /// there: that call has nothing else to return.)
+    /// - Note: does not switch.
     public func cancel() {
         guard let watcher, let g = target else { return }
         if green_ev_is_active(watcher) != 0 { ev_timer_stop(g.hub.loop, watcher) }
-        if let e = g.pendingError as? Timeout, e === self { g.pendingError = nil }
+        g.withdraw(self)
         target = nil
     }
 

@@ -1,0 +1,99 @@
+import Glibc
+import Green
+import Testing
+
+/// Regression tests of issue 17 for the core: how injected errors (kills,
+/// timeouts) meet, links, and the thread-safe entry. The rule they check is
+/// written in ARCHITECTURE.md ("Kill and link"): an injected error is never
+/// silently replaced; a kill beats a timeout; an outer timeout beats an inner
+/// one; a timeout cancels only its own.
+@Suite struct InjectionRuleTests {
+    /// #1: the kill arrives, then the victim's timeout fires before it runs.
+    @Test func aKillIsNotLostToATimeoutThatFiresBeforeTheVictimRuns() throws {
+        try green {
+            var carriedOn = false
+            let victim = spawn {
+                try withTimeout(.milliseconds(30), fallback: ()) { try sleep(.seconds(5)) }
+                carriedOn = true
+            }
+            try yieldGreenlet() // the victim parks in its sleep
+            // Holds the hub past the timeout, then kills without blocking: the
+            // hub sees the expired timer before the victim runs.
+            spawn {
+                usleep(80_000)
+                try victim.kill(block: false)
+            }
+            try victim.join(timeout: .seconds(20))
+            #expect(victim.isDead)
+            #expect(!carriedOn, "the kill was replaced by the timeout and swallowed by its fallback")
+            #expect(victim.error is GreenletExit)
+        }
+    }
+
+    /// #2: woken by an event, killed, then its timeout fires before it runs.
+    @Test func aKillIsNotClearedWhenTheTimeoutItDisplacedIsCancelled() throws {
+        try green {
+            let event = Event()
+            var carriedOn = false
+            let victim = spawn {
+                _ = try withTimeout(.milliseconds(30), fallback: false) { try event.wait() }
+                try yieldGreenlet() // the kill must surface here
+                carriedOn = true
+            }
+            try yieldGreenlet()
+            spawn {
+                event.set()
+                usleep(80_000)
+                try victim.kill(block: false)
+            }
+            try victim.join(timeout: .seconds(20))
+            #expect(victim.isDead)
+            #expect(!carriedOn, "the timeout's cancel() cleared the kill as its own")
+            #expect(victim.error is GreenletExit)
+        }
+    }
+
+    @Test func aKillBeatsATimeoutAndTheTimeoutIsStillRaisedIfItsScopeGoesOn() throws {
+        try green {
+            // The kill is caught inside the timeout's scope: the timeout that
+            // fired meanwhile is not lost, it is raised at the next blocking call.
+            let t = Timeout(.milliseconds(20))
+            var caughtKill = false
+            let victim = spawn { () throws -> String in
+                try t.start()
+                defer { t.cancel() }
+                do {
+                    do { try sleep(.seconds(5)) } catch is Boom { caughtKill = true }
+                    try sleep(.seconds(5))
+                    return "slept"
+                } catch let e as Timeout where e === t {
+                    return "timeout"
+                }
+            }
+            try yieldGreenlet()
+            spawn {
+                usleep(60_000)
+                try victim.kill(Boom(), block: false)
+            }
+            #expect(try victim.get(timeout: .seconds(20)) == "timeout")
+            #expect(caughtKill)
+        }
+    }
+
+    @Test func aTimeoutCancelsOnlyItsOwnError() throws {
+        try green {
+            // Woken by an event, then killed before it runs: the kill is pending
+            // when the timeout around the wait is cancelled, and survives it.
+            let event = Event()
+            let me = AnyGreenlet.current
+            spawn {
+                event.set()
+                try me.kill(Boom(), block: false)
+            }
+            let t = try Timeout.start(.seconds(30))
+            #expect(try event.wait())
+            t.cancel()
+            #expect(throws: Boom()) { try yieldGreenlet() }
+        }
+    }
+}
