@@ -53,6 +53,26 @@ import Testing
         }
     }
 
+    /// #3: both timeouts expire in the same loop pass: the outer one is raised.
+    @Test func anOuterTimeoutBeatsAnInnerOneExpiringInTheSamePass() throws {
+        let got = try green { () -> String in
+            let victim = spawn { () throws -> String in
+                // The inner one is longer: libev fires expired timers in time
+                // order, so the outer fires first and the inner one after it.
+                try withTimeout(.milliseconds(20), fallback: "outer") {
+                    try withTimeout(.milliseconds(40), fallback: "inner") {
+                        try sleep(.seconds(5))
+                        return "body"
+                    }
+                }
+            }
+            try yieldGreenlet()
+            spawn { usleep(80_000) } // both expire while it holds the hub
+            return try victim.get(timeout: .seconds(20))
+        }
+        #expect(got == "outer")
+    }
+
     @Test func aKillBeatsATimeoutAndTheTimeoutIsStillRaisedIfItsScopeGoesOn() throws {
         try green {
             // The kill is caught inside the timeout's scope: the timeout that

@@ -36,6 +36,8 @@ open class AnyGreenlet {
     /// Errors injected behind `pendingError`, in the order they will be thrown;
     /// empty but for the rare greenlet hit twice before it ran.
     private var laterErrors: [any Error] = []
+    /// Timeouts started for this greenlet so far: orders nested timeouts.
+    var timeoutsStarted: UInt64 = 0
     /// Lives in the C record, like `state`.
     @inline(__always) var wakeReason: Hub.WakeReason {
         get { Hub.WakeReason(rawValue: record.pointee.wake_reason).unsafelyUnwrapped }
@@ -213,6 +215,10 @@ open class AnyGreenlet {
     //   another waits is queued behind it or ahead of it, never dropped;
     // - a kill (any error that is not a `Timeout`) beats a timeout: it goes
     //   ahead of every waiting timeout;
+    // - an outer timeout beats an inner one: between two timeouts, the one
+    //   started first (the outer scope) is thrown first, so that expiring in
+    //   the same loop pass an inner `withTimeout(fallback:)` cannot swallow
+    //   the outer one;
     // - kills keep their order of arrival;
     // - a timeout cancels only its own: `Timeout.cancel()` withdraws that
     //   timeout and nothing else.
@@ -223,9 +229,10 @@ open class AnyGreenlet {
 
     /// Whether `a` is thrown before `b` when both wait.
     private static func precedes(_ a: any Error, _ b: any Error) -> Bool {
-        switch (a is Timeout, b is Timeout) {
-        case (false, true): return true // a kill beats a timeout
-        default: return false // otherwise first come, first thrown
+        switch (a as? Timeout, b as? Timeout) {
+        case (nil, _?): return true // a kill beats a timeout
+        case let (ta?, tb?): return ta.serial < tb.serial // the outer beats the inner
+        default: return false // kills: first come, first thrown
         }
     }
 

@@ -12,6 +12,9 @@ public final class Timeout: Error, CustomStringConvertible, @unchecked Sendable 
     private var watcher: UnsafeMutablePointer<ev_timer>?
     // Strong: cancel() clears it. (A weak one would slow every retain of the greenlet.)
     private var target: AnyGreenlet?
+    /// Its rank among the timeouts of its greenlet, by start: a smaller one is
+    /// an outer timeout, raised first when both are due (the injection rule).
+    private(set) var serial: UInt64 = 0
 
     /// A timeout of `duration`, not started.
     public init(_ duration: Duration) { self.duration = duration }
@@ -23,14 +26,21 @@ public final class Timeout: Error, CustomStringConvertible, @unchecked Sendable 
 
     public var description: String { "Timeout(\(duration))" }
 
-    /// Starts the countdown for the running greenlet.
+    /// Starts the countdown for the running greenlet, from now.
+    ///
+    /// When it expires while a kill or an outer timeout (one started before it,
+    /// still pending) also waits to be thrown, those go first: a kill beats a
+    /// timeout, an outer timeout beats an inner one (see `AnyGreenlet.kill`).
     /// - Throws: `negativeTimeout` for a negative duration.
-    /// - Note: does not switch.
+    /// - Note: does not switch. Call it from the greenlet it limits.
     public func start() throws {
         _ = try validated(duration)
         cancel()
         let hub = Hub.current
-        target = hub.current
+        let g = hub.current
+        target = g
+        g.timeoutsStarted &+= 1
+        serial = g.timeoutsStarted
         let w: UnsafeMutablePointer<ev_timer>
         if let watcher { w = watcher } else {
             w = .allocate(capacity: 1)
