@@ -116,4 +116,19 @@ import Testing
             #expect(throws: Boom()) { try yieldGreenlet() }
         }
     }
+
+    /// #4: Timeout.start measures from now, not from libev's cached clock.
+    @Test func aTimeoutStartedAfterLongCPUWorkMeasuresFromNow() throws {
+        let completed = try green { () -> Bool in
+            let g = spawn { () throws -> Bool in
+                usleep(300_000) // CPU work: libev's clock is now 300 ms stale
+                return try withTimeout(.milliseconds(250), fallback: false) {
+                    try sleep(.milliseconds(1)) // a poll: a stale deadline would fire here
+                    return true
+                }
+            }
+            return try g.get()
+        }
+        #expect(completed)
+    }
 }

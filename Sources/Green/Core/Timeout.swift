@@ -49,6 +49,9 @@ public final class Timeout: Error, CustomStringConvertible, @unchecked Sendable 
             watcher = w
         }
         green_ev_set_data(w, Unmanaged.passUnretained(self).toOpaque())
+        // libev's clock is cached since the last poll, which may be long ago
+        // after CPU work: measure from now, as AnyGreenlet.startTimer does.
+        ev_now_update(hub.loop)
         green_ev_timer_set(w, duration.greenSeconds, 0)
         ev_timer_start(hub.loop, w)
     }
