@@ -131,4 +131,23 @@ import Testing
         }
         #expect(completed)
     }
+
+    /// #5: unlink reaches a callback the hub has queued but not run.
+    @Test func unlinkStopsACallbackAlreadyQueuedOnTheHub() throws {
+        let fired = try green { () -> [String] in
+            let log = Log()
+            let g = spawn { try sleep(.seconds(30)) }
+            let dropped = g.link { _ in log.add("dropped") }
+            g.link { _ in log.add("kept") }
+            try g.kill() // never ran: its callbacks are queued at once
+            g.unlink(dropped)
+            let done = spawn {}
+            try done.join()
+            let late = done.link { _ in log.add("late-dropped") } // linked when dead
+            done.unlink(late)
+            try sleep(.milliseconds(1))
+            return log.lines
+        }
+        #expect(fired == ["kept"])
+    }
 }

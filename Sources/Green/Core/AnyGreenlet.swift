@@ -47,7 +47,11 @@ open class AnyGreenlet {
     private var timerMode: TimerMode = .sleep
     private var io: UnsafeMutablePointer<ev_io>?
     private var joiners: WaitList?
+    /// Link callbacks not run yet. They stay here until the hub runs them,
+    /// so `unlink` reaches one even after the greenlet ended.
     private var linkCallbacks: [(id: Int, callback: (AnyGreenlet) -> Void)] = []
+    /// The hub has a pass over `linkCallbacks` queued.
+    private var linkRunQueued = false
     private var nextLinkID = 0
     /// Link tokens of `wait(any:)` subscriptions, by signal (see Coordination/Wait.swift).
     var waitSubscriptions: [ObjectIdentifier: LinkToken] = [:]
@@ -193,10 +197,23 @@ open class AnyGreenlet {
         laterErrors = []
         joiners?.wakeAll()
         joiners = nil
-        if !linkCallbacks.isEmpty {
-            let callbacks = linkCallbacks
-            linkCallbacks = []
-            hub.runCallback { for entry in callbacks { entry.callback(self) } }
+        if !linkCallbacks.isEmpty { queueLinkCallbacks() }
+    }
+
+    /// Has the hub run the link callbacks of this dead greenlet soon.
+    private func queueLinkCallbacks() {
+        guard !linkRunQueued else { return }
+        linkRunQueued = true
+        hub.runCallback { self.runLinkCallbacks() }
+    }
+
+    /// On the hub: runs the registered link callbacks, oldest first, each
+    /// taken off the list before it runs (one unlinked meanwhile never runs).
+    private func runLinkCallbacks() {
+        linkRunQueued = false
+        while !linkCallbacks.isEmpty {
+            let entry = linkCallbacks.removeFirst()
+            entry.callback(self)
         }
     }
 
@@ -453,11 +470,8 @@ open class AnyGreenlet {
     public func link(_ callback: @escaping (AnyGreenlet) -> Void) -> LinkToken {
         nextLinkID += 1
         let token = LinkToken(id: nextLinkID)
-        if state == .dead {
-            hub.runCallback { callback(self) }
-        } else {
-            linkCallbacks.append((token.id, callback))
-        }
+        linkCallbacks.append((token.id, callback))
+        if state == .dead { queueLinkCallbacks() }
         return token
     }
 
@@ -477,7 +491,8 @@ open class AnyGreenlet {
         }
     }
 
-    /// Removes one link callback, if it has not run yet.
+    /// Removes one link callback, if it has not run yet: also after the
+    /// greenlet ended, while its callbacks wait for the hub. Does not switch.
     public func unlink(_ token: LinkToken) {
         linkCallbacks.removeAll { $0.id == token.id }
     }
