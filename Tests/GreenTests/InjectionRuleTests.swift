@@ -150,4 +150,25 @@ import Testing
         }
         #expect(fired == ["kept"])
     }
+
+    /// #6: runThreadsafe says true only for work that runs.
+    @Test func workAcceptedByRunThreadsafeRunsEvenWhenTheHubsThreadEnds() throws {
+        final class Box: @unchecked Sendable {
+            var accepted = false
+            var ran = false
+            var hub: Hub?
+        }
+        let box = Box()
+        try runInNewThread {
+            let hub = Hub.current
+            box.hub = hub
+            // The thread ends without ever letting its hub drain this.
+            box.accepted = hub.runThreadsafe { box.ran = true }
+        }
+        #expect(box.accepted)
+        #expect(box.ran, "accepted, then dropped when the hub's thread ended")
+        let late = box.hub!.runThreadsafe { box.ran = false }
+        #expect(!late, "a hub whose thread ended refuses work")
+        #expect(box.ran)
+    }
 }

@@ -128,7 +128,12 @@ public final class Hub: @unchecked Sendable {
         guard !closed else { return }
         closed = true
         monitor?.stop()
+        // Refuse work from other threads from now on, and run what was
+        // accepted before (runThreadsafe promised it would run), along with
+        // callbacks still queued, while the loop and the records still exist.
         threadsafe.detach()
+        threadsafe.drain()
+        runCallbacks()
         ev_loop_destroy(loop)
         pool.drain()
         locals.removeAll()

@@ -8,6 +8,12 @@ import Glibc
 /// coalesces, so one wake-up may bring many closures.
 ///
 /// The watcher is unreferenced: it does not keep the loop alive by itself.
+///
+/// Accepted work always runs: `submit` pushes only while the entry is
+/// attached (checked under `lock`), and the hub's `close()` detaches it (from
+/// then on `submit` refuses) and then drains what was pushed before, on its
+/// own thread, as that thread ends. So `true` from `submit` means "will run"
+/// and `false` means "will never run".
 final class ThreadsafeEntry: @unchecked Sendable {
     private final class Node {
         let work: () -> Void
@@ -61,8 +67,14 @@ final class ThreadsafeEntry: @unchecked Sendable {
         pthread_mutex_unlock(&lock)
     }
 
-    /// Any thread: queues `work` and wakes the hub. Returns false if the hub is gone.
+    /// Any thread: queues `work` and wakes the hub. Returns false, and drops
+    /// `work`, once the hub is closing or gone.
     func submit(_ work: @escaping () -> Void) -> Bool {
+        // Under the lock, so that close() cannot detach between the check and
+        // the push (work pushed after the hub's last drain would never run).
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        guard let loop else { return false }
         let node = Unmanaged.passRetained(Node(work))
         var current = head.load(ordering: .relaxed)
         while true {
@@ -71,15 +83,13 @@ final class ThreadsafeEntry: @unchecked Sendable {
             if done { break }
             current = seen
         }
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        guard let loop else { return false }
         ev_async_send(loop, watcher)
         return true
     }
 
-    /// Hub thread: runs everything queued so far, oldest first.
-    fileprivate func drain() {
+    /// Hub thread: queues everything pushed so far on the hub's callbacks,
+    /// oldest first.
+    func drain() {
         guard let top = head.exchange(nil, ordering: .acquiring) else { return }
         var items: [() -> Void] = []
         var node: Unmanaged<Node>? = top
@@ -100,7 +110,13 @@ private let threadsafeWake: green_ev_async_cb = { _, w, _ in
 extension Hub {
     /// From any thread: runs `work` on this hub, on the hub greenlet (so it
     /// must not block; spawn a greenlet from it for blocking work).
-    /// - Returns: false when the hub's thread has ended and the work was dropped.
+    ///
+    /// Work accepted is always run: if the hub's thread ends before its loop
+    /// gets to it, the hub runs it as the thread ends (no greenlet runs after
+    /// that, so work that only wakes or spawns greenlets has no effect then).
+    /// - Returns: true when `work` will run; false when the hub's thread has
+    ///   ended (or is ending) and `work` was dropped.
+    /// - Note: never switches; may be called from any thread.
     @discardableResult
     public func runThreadsafe(_ work: @escaping @Sendable () -> Void) -> Bool {
         threadsafe.submit(work)
