@@ -171,4 +171,11 @@ import Testing
         #expect(!late, "a hub whose thread ended refuses work")
         #expect(box.ran)
     }
+
+    /// A Timeout kept past the end of its thread: cancelling it must not touch the destroyed loop.
+    @Test func aTimeoutOutlivingItsThreadCanBeCancelled() throws {
+        let t = try runInNewThread { try Timeout.start(.seconds(30)) }
+        #expect(!t.isPending)
+        t.cancel()
+    }
 }

@@ -61,6 +61,8 @@ public final class Hub: @unchecked Sendable {
     let threadsafe: ThreadsafeEntry
     var monitor: BlockedHubMonitor?
     private var closed = false
+    /// Whether the hub's thread has ended and its loop is destroyed.
+    var isClosed: Bool { closed }
 
     // MARK: - The hub of this thread
 

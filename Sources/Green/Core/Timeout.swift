@@ -12,6 +12,9 @@ public final class Timeout: Error, CustomStringConvertible, @unchecked Sendable 
     private var watcher: UnsafeMutablePointer<ev_timer>?
     // Strong: cancel() clears it. (A weak one would slow every retain of the greenlet.)
     private var target: AnyGreenlet?
+    /// The hub whose loop runs the watcher, held while started: a timeout kept
+    /// past the end of its thread must see that the loop is gone, not touch it.
+    private var hub: Hub?
     /// Its rank among the timeouts of its greenlet, by start: a smaller one is
     /// an outer timeout, raised first when both are due (the injection rule).
     private(set) var serial: UInt64 = 0
@@ -39,6 +42,7 @@ public final class Timeout: Error, CustomStringConvertible, @unchecked Sendable 
         let hub = Hub.current
         let g = hub.current
         target = g
+        self.hub = hub
         g.timeoutsStarted &+= 1
         serial = g.timeoutsStarted
         let w: UnsafeMutablePointer<ev_timer>
@@ -66,7 +70,7 @@ public final class Timeout: Error, CustomStringConvertible, @unchecked Sendable 
 
     /// Whether it is counting down.
     public var isPending: Bool {
-        guard let watcher else { return false }
+        guard let watcher, let hub, !hub.isClosed else { return false }
         return green_ev_is_active(watcher) != 0
     }
 
@@ -77,10 +81,14 @@ public final class Timeout: Error, CustomStringConvertible, @unchecked Sendable 
     /// there: that call has nothing else to return.)
     /// - Note: does not switch.
     public func cancel() {
-        guard let watcher, let g = target else { return }
-        if green_ev_is_active(watcher) != 0 { ev_timer_stop(g.hub.loop, watcher) }
-        g.withdraw(self)
+        guard let watcher, let g = target, let hub else { return }
         target = nil
+        self.hub = nil
+        // After its thread ended, the loop is destroyed and the greenlet will
+        // never run again: nothing to stop, nothing to withdraw.
+        if hub.isClosed { return }
+        if green_ev_is_active(watcher) != 0 { ev_timer_stop(hub.loop, watcher) }
+        g.withdraw(self)
     }
 
     fileprivate func fire() {
