@@ -95,7 +95,11 @@ final class Mailbox<Message> {
         case .unbounded:
             break
         case .blockSender:
-            while ring.pointee.count >= limit { _ = try blockedSenders.wait() }
+            while ring.pointee.count >= limit {
+                _ = try blockedSenders.wait()
+                // Woken by the owner's end (drain), not by room: deliver nothing.
+                if owner.isDead { throw ownerEnded(m) }
+            }
         case .dropNewest:
             return false
         case .failSend(let c):
@@ -103,6 +107,12 @@ final class Mailbox<Message> {
         }
         append(m)
         return true
+    }
+
+    /// Records `m` as a dead letter and returns the error a send to an ended owner throws.
+    private func ownerEnded(_ m: Message) -> MailboxError {
+        DeadLetters.record(to: owner.name, m, why: "actor ended")
+        return MailboxError.actorDead(actor: owner.name)
     }
 
     /// Whether a user message waits.
@@ -187,7 +197,8 @@ final class Mailbox<Message> {
         }
     }
 
-    /// Removes every user message, oldest first, handing each to `body`; drops notices.
+    /// Removes every user message, oldest first, handing each to `body`; drops
+    /// notices; wakes blocked senders, which throw `actorDead` once the owner has ended.
     func drain(_ body: (Message) -> Void) {
         while let m = popMessage() { body(m) }
         notices.removeAll()

@@ -1,0 +1,37 @@
+import Green
+import GreenActors
+import Testing
+
+/// Holds every request it gets and never answers (or dies on `.die`).
+final class Sink: GreenActor<Sink.Message> {
+    enum Message { case keep(Reply<Int>); case die(Reply<Int>); case add(Int) }
+    var kept: [Reply<Int>] = []
+    var seen: [Int] = []
+    override func receive(_ m: Message) throws {
+        switch m {
+        case .keep(let r): kept.append(r)
+        case .die: throw Boom()
+        case .add(let n): seen.append(n)
+        }
+    }
+}
+
+/// Regression tests of issue 17 for actors and supervisors.
+@Suite struct ActorRegressionTests {
+    /// #7: woken by the owner's death, a blocked sender must not deliver.
+    @Test func aSenderBlockedOnAFullMailboxGetsActorDeadWhenTheOwnerDies() throws {
+        try green {
+            let a = Sink(name: "full", mailbox: .blockSender(capacity: 1))
+            try a.send(.add(1)) // not started: the mailbox is now full
+            let before = DeadLetters.count
+            let sender = spawn { try a.send(.add(2)) }
+            try yieldGreenlet() // the sender blocks
+            try a.kill()
+            #expect(throws: MailboxError.actorDead(actor: "full")) { try sender.get() }
+            // The queued message and the blocked sender's both became dead letters
+            // (>=: other tests may record dead letters meanwhile).
+            #expect(DeadLetters.count - before >= 2)
+            #expect(a.pendingMessages == 0)
+        }
+    }
+}
