@@ -34,4 +34,24 @@ final class Sink: GreenActor<Sink.Message> {
             #expect(a.pendingMessages == 0)
         }
     }
+
+    /// Blocked senders are served in the order they blocked; a newcomer waits behind them.
+    @Test func blockedSendersAreServedFirstInFirstOut() throws {
+        try green {
+            let a = Sink(name: "fifo", mailbox: .blockSender(capacity: 1))
+            try a.send(.add(0)) // full
+            let first = spawn { try a.send(.add(1)) }
+            let quitter = spawn { try a.send(.add(9)) }
+            try yieldGreenlet() // `first` and `quitter` block
+            try quitter.kill() // killed while blocked: its message is not sent
+            try a.start()
+            // Runs after the actor has taken .add(0) and before `first` resumes.
+            let newcomer = spawn { try a.send(.add(2)) }
+            try first.join()
+            try newcomer.join()
+            a.stop()
+            try a.join()
+            #expect(a.seen == [0, 1, 2])
+        }
+    }
 }
