@@ -7,6 +7,8 @@ protocol ActorNode: AnyGreenlet {
     var activeMonitors: Set<MonitorRef> { get set }
     func deliver(exit: ExitSignal)
     func deliver(down: DownSignal)
+    /// Removes exit notices from `peer` queued and not yet handled (unlink).
+    func dropExitNotices(from peer: AnyGreenlet)
 }
 
 /// The actor base type: a greenlet whose run loop takes typed messages from
@@ -171,6 +173,10 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
     func deliver(down: DownSignal) {
         if isDead { return }
         mailbox.put(notice: .down(down))
+    }
+
+    func dropExitNotices(from peer: AnyGreenlet) {
+        mailbox.removeExitNotices(from: peer)
     }
 
     /// After death: notify links, and turn queued messages into dead letters.

@@ -12,10 +12,20 @@ public func link(_ a: AnyGreenlet, _ b: AnyGreenlet) {
     attach(b, to: a)
 }
 
-/// Removes the link between `a` and `b`, if any. Does not switch.
+/// Removes the link between `a` and `b`, if any. Once it returns, the link
+/// has no effect: an exit notice of one already queued for the other (a
+/// trapping actor that has not handled it yet) is removed too, as OTP's
+/// supervisor flushes it after unlinking a child it stops.
+/// Does not switch.
 public func unlink(_ a: AnyGreenlet, _ b: AnyGreenlet) {
-    (a as? ActorNode)?.linkPeers[ObjectIdentifier(b)] = nil
-    (b as? ActorNode)?.linkPeers[ObjectIdentifier(a)] = nil
+    if let node = a as? ActorNode {
+        node.linkPeers[ObjectIdentifier(b)] = nil
+        node.dropExitNotices(from: b)
+    }
+    if let node = b as? ActorNode {
+        node.linkPeers[ObjectIdentifier(a)] = nil
+        node.dropExitNotices(from: a)
+    }
     LinkTable.remove(a, b)
 }
 

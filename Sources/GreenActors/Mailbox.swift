@@ -189,6 +189,18 @@ final class Mailbox<Message> {
         }
     }
 
+    /// Removes the exit notices from `peer` still queued (after an unlink).
+    func removeExitNotices(from peer: AnyGreenlet) {
+        guard ring.pointee.noticeCount > 0 else { return }
+        let kept = notices[noticeHead...].filter { notice in
+            if case .exit(let s) = notice, s.peer === peer { return false }
+            return true
+        }
+        notices = Array(kept)
+        noticeHead = 0
+        ring.pointee.noticeCount = kept.count
+    }
+
     /// Takes the oldest system notice, if any.
     @inline(__always)
     func popNotice() -> SystemNotice? {

@@ -54,4 +54,46 @@ final class Sink: GreenActor<Sink.Message> {
             #expect(a.seen == [0, 1, 2])
         }
     }
+
+    /// #8: two children of a oneForAll supervisor crash before it runs.
+    @Test func aStaleExitFromAFormerChildDoesNotKillTheSupervisor() throws {
+        try green {
+            let journal = Journal()
+            let sup = Supervisor(name: "sup", strategy: .oneForAll, children: ["a", "b", "c"].map { workerSpec($0, journal) })
+            try sup.start()
+            try settle()
+            let old = sup.runningChildren.map(\.greenlet)
+            try (sup.child("a") as! Worker).send("crash")
+            try (sup.child("b") as! Worker).send("crash")
+            // Handled after both exit notices (notices come before requests).
+            #expect(try sup.terminateChild("none", timeout: .seconds(20)) == false)
+            #expect(!sup.isDead, "ended with \(String(describing: sup.error))")
+            #expect(sup.restartCount == 1)
+            let now = sup.runningChildren.map(\.greenlet)
+            #expect(now.count == 3)
+            #expect(zip(old, now).allSatisfy { $0 !== $1 })
+            try sup.shutdown()
+        }
+    }
+
+    /// An exit notice already queued is gone once `unlink` returns.
+    @Test func unlinkDropsAnExitNoticeAlreadyQueued() throws {
+        final class Trapper: GreenActor<Int> {
+            var exits: [String] = []
+            override func handleExit(_ s: ExitSignal) throws { exits.append(s.peer.name) }
+        }
+        try green {
+            let t = Trapper()
+            t.trapsExits = true
+            let g = spawn(name: "peer") { () throws -> Void in throw Boom() }
+            t.link(to: g)
+            try g.join()
+            try sleep(.milliseconds(1)) // its exit is queued in t's mailbox
+            t.unlink(from: g)
+            try t.start()
+            t.stop()
+            try t.join()
+            #expect(t.exits.isEmpty)
+        }
+    }
 }
