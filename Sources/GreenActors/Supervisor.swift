@@ -131,9 +131,10 @@ public final class Supervisor: GreenActor<Supervisor.Command> {
             }
         case .terminateChild(let id, let reply):
             guard let i = children.firstIndex(where: { $0.spec.id == id }) else { return reply(false) }
-            stopChildren(i..<(i + 1))
+            let injected = stopChildren(i..<(i + 1))
             children.remove(at: i)
             reply(true)
+            if let injected { throw injected }
         }
     }
 
@@ -160,10 +161,10 @@ public final class Supervisor: GreenActor<Supervisor.Command> {
         case .oneForOne, .simpleOneForOne:
             try restartChildren(i..<(i + 1))
         case .oneForAll:
-            stopChildren(children.indices)
+            if let injected = stopChildren(children.indices) { throw injected }
             try restartChildren(children.indices)
         case .restForOne:
-            stopChildren(i..<children.count)
+            if let injected = stopChildren(i..<children.count) { throw injected }
             try restartChildren(i..<children.count)
         }
     }
@@ -201,38 +202,69 @@ public final class Supervisor: GreenActor<Supervisor.Command> {
     }
 
     /// Stops the live children in `range`, last first, each per its policy.
-    private func stopChildren<R: Sequence>(_ range: R) where R.Element == Int {
+    /// - Returns: the first error injected into the supervisor while it waited
+    ///   (a shutdown, a kill). It does not cut the stopping short: every child
+    ///   in `range` is stopped first, then the caller throws it (never swallowed).
+    @discardableResult
+    private func stopChildren<R: Sequence>(_ range: R) -> (any Error)? where R.Element == Int {
+        var injected: (any Error)?
         for i in Array(range).reversed() {
             guard let g = children[i].greenlet else { continue }
             children[i].greenlet = nil
             unlink(from: g)
-            Supervisor.stop(g, per: children[i].spec.shutdown)
+            let e = Supervisor.stop(g, per: children[i].spec.shutdown)
+            if injected == nil { injected = e }
         }
+        return injected
     }
 
-    private static func stop(_ g: AnyGreenlet, per policy: ChildSpec.Shutdown) {
-        guard !g.isDead else { return }
+    /// Stops `g` per `policy` and waits for it to end.
+    /// - Returns: the first error injected into the caller while it waited;
+    ///   the wait goes on after it. A second one ends the wait (a forced kill
+    ///   of the supervisor is thrown at every blocking call: it must not spin).
+    /// - Note: switches.
+    private static func stop(_ g: AnyGreenlet, per policy: ChildSpec.Shutdown) -> (any Error)? {
+        guard !g.isDead else { return nil }
+        var injected: (any Error)?
+        var interrupted = false
+        /// Waits up to `limit` for `g` to end; false when it is still alive.
+        func awaitEnd(_ limit: Duration?) -> Bool {
+            let deadline = limit.map { ContinuousClock.now + $0 }
+            while !g.isDead && !interrupted {
+                let left = deadline.map { $0 - ContinuousClock.now }
+                if let left, left <= .zero { return false }
+                do {
+                    _ = try g.join(timeout: left)
+                } catch {
+                    if injected == nil { injected = error } else { interrupted = true }
+                }
+            }
+            return g.isDead
+        }
         func brutal() {
             if let forceable = g as? ForceKillable {
-                try? forceable.forceKillNow()
+                forceable.forceKillNoWait()
             } else {
-                try? g.kill(ActorExit(reason: .killed), block: true, timeout: .seconds(5))
+                try? g.kill(ActorExit(reason: .killed), block: false)
             }
+            _ = awaitEnd(.seconds(5))
         }
         switch policy {
         case .brutalKill:
             brutal()
         case .timeout(let d):
-            try? g.kill(ActorExit(reason: .shutdown), block: true, timeout: d)
-            if !g.isDead { brutal() }
+            try? g.kill(ActorExit(reason: .shutdown), block: false)
+            if !awaitEnd(d) { brutal() } // without waiting once interrupted twice
         case .infinity:
-            try? g.kill(ActorExit(reason: .shutdown), block: true)
+            try? g.kill(ActorExit(reason: .shutdown), block: false)
+            _ = awaitEnd(nil)
         }
+        return injected
     }
 }
 
 /// Actors of any message type can be killed forcibly by a supervisor.
-protocol ForceKillable { func forceKillNow() throws }
+protocol ForceKillable { func forceKillNoWait() }
 extension GreenActor: ForceKillable {
-    func forceKillNow() throws { try forceKill(block: true, timeout: .seconds(5)) }
+    func forceKillNoWait() { try? forceKill(block: false) }
 }

@@ -96,4 +96,29 @@ final class Sink: GreenActor<Sink.Message> {
             #expect(t.exits.isEmpty)
         }
     }
+
+    /// #9: a shutdown that arrives while the supervisor waits for a child to stop.
+    @Test func aShutdownDuringAChildsStopIsNotSwallowed() throws {
+        try green {
+            let gate = Event()
+            let slow = ChildSpec(id: "slow", shutdown: .timeout(.seconds(60))) {
+                spawn {
+                    do { try sleep(.seconds(60)) } catch { try gate.wait() } // slow to stop
+                }
+            }
+            let sup = Supervisor(name: "sup", children: [slow])
+            try sup.start()
+            try settle()
+            let terminator = spawn { try sup.terminateChild("slow", timeout: .seconds(60)) }
+            try settle() // the supervisor now waits for "slow" to stop
+            try sup.shutdown(block: false)
+            gate.set()
+            try sup.join(timeout: .seconds(20))
+            #expect(sup.isDead, "the shutdown was swallowed")
+            guard case .shutdown = ExitReason(of: sup) else {
+                Issue.record("ended with \(ExitReason(of: sup))"); return
+            }
+            #expect(try terminator.get(), "the request in hand was answered before it ended")
+        }
+    }
 }
