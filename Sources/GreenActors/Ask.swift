@@ -54,13 +54,21 @@ extension GreenActor {
     /// ```swift
     /// let n: Int = try counter.ask { .get(replyTo: $0) }
     /// ```
+    /// Like Erlang's `call`, it watches the actor while it waits: if the actor
+    /// ends before answering (it failed handling the request, or was killed,
+    /// or stopped), the ask fails at once with `actorDead` instead of waiting
+    /// out its timeout.
     /// - Parameter timeout: how long to wait (default 5 s); nil waits forever.
     /// - Throws: `MailboxError.noReply` on timeout (a later reply is dropped),
-    ///   `MailboxError.actorDead`, what the actor passed to `fail`, and errors
-    ///   injected into the caller.
-    /// - Note: switches.
+    ///   `MailboxError.actorDead` when the actor has ended or ends before it
+    ///   answers, what the actor passed to `fail`, and errors injected into the caller.
+    /// - Note: switches. Call it from the actor's hub.
     public func ask<Value>(timeout: Duration? = .seconds(5), _ make: (Reply<Value>) -> Message) throws -> Value {
         let reply = Reply<Value>(target: name)
+        // The link callback runs on the hub once the actor is dead (after its
+        // own, which turns the unhandled request into a dead letter).
+        let watch = link { dead in reply.fail(MailboxError.actorDead(actor: dead.name)) }
+        defer { unlink(watch) }
         try send(make(reply))
         return try reply.wait(timeout: timeout)
     }

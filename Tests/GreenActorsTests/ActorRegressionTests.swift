@@ -121,4 +121,19 @@ final class Sink: GreenActor<Sink.Message> {
             #expect(try terminator.get(), "the request in hand was answered before it ended")
         }
     }
+
+    /// #10: an asker learns at once that the actor it waits on has died.
+    @Test func askToAnActorThatDiesFailsAtOnce() throws {
+        try green {
+            let a = Sink(name: "dies")
+            try a.start()
+            #expect(throws: MailboxError.actorDead(actor: "dies")) { _ = try a.ask(timeout: nil) { .die($0) } }
+            let b = Sink(name: "killed")
+            try b.start()
+            let asker = spawn { try b.ask(timeout: .seconds(60)) { .keep($0) } }
+            try settle()
+            try b.kill()
+            #expect(throws: MailboxError.actorDead(actor: "killed")) { try asker.get(timeout: .seconds(20)) }
+        }
+    }
 }
