@@ -27,23 +27,30 @@ public final class Reply<Value> {
         }
     }
 
+    /// Waits for the answer until `timeout` from now (a spurious wake-up
+    /// parks again for what is left, not for the whole span).
     func wait(timeout: Duration?) throws -> Value {
         let hub = Hub.current
+        let deadline = timeout.map { ContinuousClock.now + $0 }
         while result == nil {
+            var left: Duration?
+            if let deadline {
+                left = deadline - ContinuousClock.now
+                if left! <= .zero { throw giveUp(MailboxError.noReply(actor: target)) }
+            }
             waiter = AnyGreenlet.current
             let woken: Bool
-            do { woken = try hub.park(timeout: timeout) } catch {
-                abandoned = true
-                waiter = nil
-                throw error
-            }
-            if !woken && result == nil {
-                abandoned = true
-                waiter = nil
-                throw MailboxError.noReply(actor: target)
-            }
+            do { woken = try hub.park(timeout: left) } catch { throw giveUp(error) }
+            if !woken && result == nil { throw giveUp(MailboxError.noReply(actor: target)) }
         }
         return try result!.get()
+    }
+
+    /// Abandons the slot (a later answer is dropped) and returns `error`.
+    private func giveUp(_ error: any Error) -> any Error {
+        abandoned = true
+        waiter = nil
+        return error
     }
 }
 

@@ -136,4 +136,30 @@ final class Sink: GreenActor<Sink.Message> {
             #expect(throws: MailboxError.actorDead(actor: "killed")) { try asker.get(timeout: .seconds(20)) }
         }
     }
+
+    /// A spurious wake-up does not restart the ask's timeout.
+    @Test func aSpuriousWakeDoesNotExtendAnAsksTimeout() throws {
+        try green {
+            let a = Sink()
+            try a.start()
+            var wakerDone = false
+            let asker = spawn { () throws -> Bool in
+                do {
+                    _ = try a.ask(timeout: .milliseconds(50)) { .keep($0) }
+                    return false
+                } catch MailboxError.noReply {
+                    return !wakerDone
+                }
+            }
+            let waker = spawn {
+                for _ in 0..<1000 where !asker.isDead {
+                    try sleep(.milliseconds(2))
+                    Hub.current.wake(asker)
+                }
+                wakerDone = true
+            }
+            #expect(try asker.get(), "the ask timed out only after the spurious wake-ups stopped")
+            try waker.kill()
+        }
+    }
 }
