@@ -152,11 +152,16 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
         try kill(ActorExit(reason: .shutdown), block: block, timeout: timeout)
     }
 
-    /// Kills the actor, forcibly: whatever it catches, it ends with `.killed`.
+    /// Kills the actor, forcibly (Erlang's `exit(Pid, kill)`): whatever it
+    /// catches, it ends with `.killed`. `ActorExit(.killed)` is thrown at its
+    /// next blocking call and at every one after (`killUntrappably`), and the
+    /// run loop ends after the message in hand, so catching it and blocking
+    /// again does not save the actor.
     /// - Throws: errors injected into the caller while it waits.
+    /// - Note: switches when `block` is true.
     public func forceKill(block: Bool = true, timeout: Duration? = nil) throws {
         forcedKill = true
-        try kill(ActorExit(reason: .killed), block: block, timeout: timeout)
+        try killUntrappably(ActorExit(reason: .killed), block: block, timeout: timeout)
     }
 
     // MARK: - ActorNode

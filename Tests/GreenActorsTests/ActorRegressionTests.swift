@@ -162,4 +162,22 @@ final class Sink: GreenActor<Sink.Message> {
             try waker.kill()
         }
     }
+
+    /// A forced kill stays: catching it and blocking again does not save the actor.
+    @Test func aForcedKillEndsAnActorThatCatchesItAndBlocksAgain() throws {
+        final class Clinger: GreenActor<Int> {
+            override func receive(_ n: Int) throws {
+                do { try sleep(.seconds(60)) } catch { try sleep(.seconds(60)) }
+            }
+        }
+        try green {
+            let c = Clinger()
+            try c.start()
+            try c.send(1)
+            try settle()
+            try c.forceKill(timeout: .seconds(10))
+            #expect(c.isDead)
+            guard case .killed = ExitReason(of: c) else { Issue.record("reason \(ExitReason(of: c))"); return }
+        }
+    }
 }

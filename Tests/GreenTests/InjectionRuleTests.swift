@@ -117,6 +117,22 @@ import Testing
         }
     }
 
+    @Test func anUntrappableKillIsThrownAtEveryBlockingCall() throws {
+        try green {
+            var caught = 0
+            let g = spawn {
+                do { try sleep(.seconds(30)) } catch { caught += 1 }
+                do { try sleep(.seconds(30)) } catch { caught += 1 }
+                try sleep(.seconds(30))
+            }
+            try yieldGreenlet()
+            try g.killUntrappably(Boom(), timeout: .seconds(20))
+            #expect(g.isDead)
+            #expect(caught == 2)
+            #expect(g.error as? Boom == Boom())
+        }
+    }
+
     /// #4: Timeout.start measures from now, not from libev's cached clock.
     @Test func aTimeoutStartedAfterLongCPUWorkMeasuresFromNow() throws {
         let completed = try green { () -> Bool in

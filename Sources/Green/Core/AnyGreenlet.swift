@@ -36,6 +36,9 @@ open class AnyGreenlet {
     /// Errors injected behind `pendingError`, in the order they will be thrown;
     /// empty but for the rare greenlet hit twice before it ran.
     private var laterErrors: [any Error] = []
+    /// An untrappable kill (`killUntrappably`): thrown at every blocking call
+    /// from the first on, until the greenlet ends.
+    private var untrappableError: (any Error)?
     /// Timeouts started for this greenlet so far: orders nested timeouts.
     var timeoutsStarted: UInt64 = 0
     /// Lives in the C record, like `state`.
@@ -195,6 +198,7 @@ open class AnyGreenlet {
         state = .dead
         pendingError = nil
         laterErrors = []
+        untrappableError = nil
         joiners?.wakeAll()
         joiners = nil
         if !linkCallbacks.isEmpty { queueLinkCallbacks() }
@@ -254,7 +258,14 @@ open class AnyGreenlet {
     }
 
     /// Injects `error` by the injection rule, without waking the greenlet.
-    func inject(_ error: any Error) {
+    /// An untrappable one goes ahead of everything and stays pending.
+    func inject(_ error: any Error, untrappable: Bool = false) {
+        if untrappableError != nil { return } // it already ends the greenlet
+        if untrappable {
+            untrappableError = error
+            reinject(error)
+            return
+        }
         guard let head = pendingError else {
             pendingError = error
             return
@@ -272,12 +283,15 @@ open class AnyGreenlet {
     /// (by a blocking call that must not throw it now): it is thrown at the
     /// next blocking call.
     func reinject(_ error: any Error) {
+        if untrappableError != nil && pendingError != nil { return } // still pending
         if let head = pendingError { laterErrors.insert(head, at: 0) }
         pendingError = error
     }
 
-    /// Takes the error to throw now; the next one in line becomes pending.
+    /// Takes the error to throw now; the next one in line becomes pending
+    /// (an untrappable kill is never taken: it stays pending).
     func takePendingError() -> (any Error)? {
+        if let u = untrappableError { return u }
         guard let e = pendingError else { return nil }
         pendingError = laterErrors.isEmpty ? nil : laterErrors.removeFirst()
         return e
@@ -319,8 +333,8 @@ open class AnyGreenlet {
     /// Injects `error` (by the injection rule, see `inject(_:)`): a parked
     /// greenlet is woken to throw it; a ready one throws it at its next
     /// blocking call.
-    func interrupt(with error: any Error) {
-        inject(error)
+    func interrupt(with error: any Error, untrappable: Bool = false) {
+        inject(error, untrappable: untrappable)
         if state == .parked {
             wakeReason = .interrupted
             stopIO()
@@ -424,6 +438,24 @@ open class AnyGreenlet {
     ///   injected into the caller while it waits.
     /// - Note: switches when `block` is true.
     public func kill(_ error: any Error = GreenletExit(), block: Bool = true, timeout: Duration? = nil) throws {
+        try kill(error, untrappable: false, block: block, timeout: timeout)
+    }
+
+    /// Kills the greenlet so that it cannot carry on (Erlang's `exit(Pid, kill)`):
+    /// `error` is thrown at its next blocking call, as by `kill`, and again at
+    /// every blocking call after that until it ends, so catching it and
+    /// blocking again does not save it. It still runs what does not block (its
+    /// `catch` clauses, its `defer`s). It goes ahead of any error waiting to be
+    /// thrown; a second untrappable kill changes nothing.
+    /// - Parameters: as `kill(_:block:timeout:)`.
+    /// - Throws: `error` itself when a greenlet kills itself; with `block`, errors
+    ///   injected into the caller while it waits.
+    /// - Note: switches when `block` is true. Call it from the greenlet's hub.
+    public func killUntrappably(_ error: any Error = GreenletExit(), block: Bool = true, timeout: Duration? = nil) throws {
+        try kill(error, untrappable: true, block: block, timeout: timeout)
+    }
+
+    private func kill(_ error: any Error, untrappable: Bool, block: Bool, timeout: Duration?) throws {
         switch state {
         case .dead:
             return
@@ -439,12 +471,15 @@ open class AnyGreenlet {
             finish(failure: error)
             return
         case .running:
-            if self === hub.current { throw error }
-            inject(error)
+            if self === hub.current {
+                if untrappable { inject(error, untrappable: true) } // for the blocking calls after
+                throw error
+            }
+            inject(error, untrappable: untrappable)
         case .parked:
-            interrupt(with: error)
+            interrupt(with: error, untrappable: untrappable)
         case .ready:
-            inject(error)
+            inject(error, untrappable: untrappable)
         }
         if block { try join(timeout: timeout) }
     }
