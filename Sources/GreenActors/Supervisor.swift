@@ -1,4 +1,5 @@
 import Green
+import Logging
 
 /// Erlang/OTP's supervisor, on greenlets.
 ///
@@ -14,7 +15,11 @@ import Green
 /// - Restart intensity: more than `maxRestarts` restarts within `within` make
 ///   the supervisor stop all children and end with
 ///   `SupervisorError.restartIntensityExceeded`, an abnormal exit that its
-///   own supervisor sees (supervision trees nest).
+///   own supervisor sees (supervision trees nest). A restart whose start
+///   fails is tried again at once and each attempt counts as a restart, so a
+///   child that cannot start ends the supervisor by intensity, as in OTP.
+///   (A start that fails when the supervisor itself starts ends it with
+///   `SupervisorError.childStartFailed`.)
 public final class Supervisor: GreenActor<Supervisor.Command> {
     /// Restart strategies.
     public enum Strategy: Sendable { case oneForOne, oneForAll, restForOne, simpleOneForOne }
@@ -191,15 +196,24 @@ public final class Supervisor: GreenActor<Supervisor.Command> {
         link(to: g)
     }
 
+    /// Starts again the children of `range` that are not running, in order.
+    /// A start that fails is tried again, each attempt counting as a restart.
+    /// - Throws: `restartIntensityExceeded` when the attempts exceed it.
     private func restartChildren(_ range: Range<Int>) throws {
         for i in range where children[i].greenlet == nil {
-            do {
-                try startChild(at: i)
-            } catch {
-                throw SupervisorError.childStartFailed(id: children[i].spec.id, error: error)
+            while true {
+                do {
+                    try startChild(at: i)
+                    break
+                } catch {
+                    Supervisor.logger.warning("supervisor '\(name)': child '\(children[i].spec.id)' failed to restart: \(error)")
+                    try noteRestart()
+                }
             }
         }
     }
+
+    static let logger = Logger(label: "green.supervisor")
 
     /// Stops the live children in `range`, last first, each per its policy.
     /// - Returns: the first error injected into the supervisor while it waited

@@ -180,4 +180,51 @@ final class Sink: GreenActor<Sink.Message> {
             guard case .killed = ExitReason(of: c) else { Issue.record("reason \(ExitReason(of: c))"); return }
         }
     }
+
+    /// A restart that fails counts toward restart intensity (as in OTP) instead
+    /// of ending the supervisor at once.
+    @Test func aFailedRestartCountsTowardRestartIntensity() throws {
+        try green {
+            let journal = Journal()
+            // Fails once, on its first restart, then starts again.
+            var starts = 0
+            let flaky = ChildSpec(id: "flaky") {
+                starts += 1
+                if starts == 2 { throw Boom() }
+                let w = Worker("flaky", journal)
+                try w.start()
+                return w
+            }
+            let sup = Supervisor(name: "sup", maxRestarts: 3, within: .seconds(60), children: [flaky])
+            try sup.start()
+            try settle()
+            try (sup.child("flaky") as! Worker).send("crash")
+            #expect(try sup.terminateChild("none", timeout: .seconds(20)) == false)
+            #expect(!sup.isDead, "ended with \(String(describing: sup.error))")
+            #expect(starts == 3)
+            #expect(sup.restartCount == 2)
+            #expect(sup.child("flaky") != nil)
+            try sup.shutdown()
+
+            // One that never starts again: the supervisor gives up by intensity.
+            var brokenStarts = 0
+            let broken = ChildSpec(id: "broken") {
+                brokenStarts += 1
+                if brokenStarts > 1 { throw Boom() }
+                let w = Worker("broken", journal)
+                try w.start()
+                return w
+            }
+            let sup2 = Supervisor(name: "sup2", maxRestarts: 3, within: .seconds(60), children: [broken])
+            try sup2.start()
+            try settle()
+            try (sup2.child("broken") as! Worker).send("crash")
+            try sup2.join(timeout: .seconds(20))
+            #expect(sup2.isDead)
+            guard case .restartIntensityExceeded? = sup2.error as? SupervisorError else {
+                Issue.record("sup2 ended with \(String(describing: sup2.error))"); return
+            }
+            #expect(brokenStarts == 4, "the first start and three failed restarts")
+        }
+    }
 }
