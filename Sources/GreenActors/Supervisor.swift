@@ -5,7 +5,12 @@ import Logging
 ///
 /// Semantics (as OTP's `supervisor`):
 /// - Children start in the order given, each linked to the supervisor, which
-///   traps exits. They stop in reverse order, each per its `Shutdown`.
+///   traps exits. They stop in reverse order, each per its `Shutdown`. A
+///   child being stopped is unlinked first, which also drops its exit notice
+///   if one is already queued: exits of former children are never handled.
+/// - A shutdown or kill that reaches the supervisor while it waits for a
+///   child to stop is kept, not swallowed: the children in hand are stopped,
+///   then the supervisor ends with it.
 /// - When a child ends, its `Restart` decides: `permanent` always restarts,
 ///   `transient` only after an abnormal end, `temporary` never (it is removed).
 /// - The strategy decides what restarts with it: `oneForOne` the child alone;
