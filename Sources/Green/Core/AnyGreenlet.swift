@@ -263,7 +263,8 @@ open class AnyGreenlet {
         if untrappableError != nil { return } // it already ends the greenlet
         if untrappable {
             untrappableError = error
-            reinject(error)
+            if let head = pendingError { laterErrors.insert(head, at: 0) }
+            pendingError = error
             return
         }
         guard let head = pendingError else {
