@@ -7,6 +7,8 @@ protocol ActorNode: AnyGreenlet {
     var activeMonitors: Set<MonitorRef> { get set }
     func deliver(exit: ExitSignal)
     func deliver(down: DownSignal)
+    /// Removes exit notices from `peer` queued and not yet handled (unlink).
+    func dropExitNotices(from peer: AnyGreenlet)
 }
 
 /// The actor base type: a greenlet whose run loop takes typed messages from
@@ -175,16 +177,21 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
         try kill(ActorExit(reason: .shutdown), block: block, timeout: timeout)
     }
 
-    /// Kills the actor, forcibly: whatever it catches, it ends with `.killed`.
+    /// Kills the actor, forcibly (Erlang's `exit(Pid, kill)`): whatever it
+    /// catches, it ends with `.killed`. `ActorExit(.killed)` is thrown at its
+    /// next blocking call and at every one after (`killUntrappably`), and the
+    /// run loop ends after the message in hand, so catching it and blocking
+    /// again does not save the actor.
     /// - Throws: errors injected into the caller while it waits.
+    /// - Note: switches when `block` is true.
     public func forceKill(block: Bool = true, timeout: Duration? = nil) throws {
         if _slowPath(Hub.currentToken != mailbox.hubToken) {
             // The flag is the actor's state: set it on its hub, before the kill arrives there.
             _ = hub.runThreadsafe { [self] in forcedKill = true }
-            return try kill(ActorExit(reason: .killed), block: block, timeout: timeout)
+            return try killUntrappably(ActorExit(reason: .killed), block: block, timeout: timeout)
         }
         forcedKill = true
-        try kill(ActorExit(reason: .killed), block: block, timeout: timeout)
+        try killUntrappably(ActorExit(reason: .killed), block: block, timeout: timeout)
     }
 
     // MARK: - ActorNode
@@ -201,6 +208,10 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
     func deliver(down: DownSignal) {
         if isDead { return }
         mailbox.put(notice: .down(down))
+    }
+
+    func dropExitNotices(from peer: AnyGreenlet) {
+        mailbox.removeExitNotices(from: peer)
     }
 
     /// After death: notify links, and turn queued messages into dead letters.

@@ -115,7 +115,7 @@ func block<P>(_ w: Waiter<P>, in queue: WaiterQueue<P>, timeout: Duration?) thro
             if w.outcome != .waiting {
                 // Served, yet an error arrived: keep what was handed over and
                 // let the error surface at the next blocking call.
-                w.greenlet.pendingError = error
+                w.greenlet.reinject(error)
                 return true
             }
             queue.remove(w)
@@ -154,5 +154,5 @@ var currentGreenlet: AnyGreenlet { Hub.current.current }
 /// Ends a non-throwing iteration on an error (a kill, a `Timeout`): the error
 /// is injected again so that the greenlet's next blocking call throws it.
 func reinjectForNextBlockingCall(_ error: any Error) {
-    currentGreenlet.pendingError = error
+    currentGreenlet.reinject(error)
 }

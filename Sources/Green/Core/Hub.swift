@@ -81,6 +81,8 @@ public final class Hub: @unchecked Sendable {
     /// Set on the hub's thread by `requestStop` (GreenRuntime).
     var stopRequested = false
     var stopPatience: Duration = .seconds(5)
+    /// Whether the hub's thread has ended and its loop is destroyed.
+    var isClosed: Bool { closed }
 
     // MARK: - The hub of this thread
 
@@ -152,7 +154,12 @@ public final class Hub: @unchecked Sendable {
         if let rec = green_get_current(), rec == root.record { unwindAll() }
         closed = true
         monitor?.stop()
+        // Refuse work from other threads from now on, and run what was
+        // accepted before (runThreadsafe promised it would run), along with
+        // callbacks still queued, while the loop and the records still exist.
         threadsafe.detach()
+        threadsafe.drainNow()
+        runCallbacks()
         ev_loop_destroy(loop)
         hubGreenlet.releaseStack()
         pool.drain()

@@ -210,8 +210,7 @@ public final class BufferedReader {
         } catch {
             self.error = error
             if !(error is SocketError) && !(error is ReaderError) {
-                let me = AnyGreenlet.current
-                if me.pendingError == nil { me.pendingError = error }
+                AnyGreenlet.current.reinject(error)
             }
             return nil
         }
