@@ -127,8 +127,12 @@ open class AnyGreenlet {
     /// Whether the calling thread may touch this greenlet's state directly.
     @inline(__always)
     var ownedHere: Bool {
-        hub.isCurrentThread || (state == .unstarted && pthread_equal(builtBy, pthread_self()) != 0)
+        hub.isCurrentThread || (pthread_equal(builtBy, pthread_self()) != 0 && !handedOver)
     }
+
+    /// Set by `start()` when it hands the greenlet to its hub from another
+    /// thread; read only by the thread that built it (see `ownedHere`).
+    private var handedOver = false
 
     private func copyNameToRecord() {
         withUnsafeMutableBytes(of: &record.pointee.name) { buf in
@@ -173,6 +177,7 @@ open class AnyGreenlet {
         // Another hub's greenlet: it starts there. Until the hub runs the
         // closure, the state says "scheduled" so a second start is refused.
         state = .scheduledStart
+        handedOver = true
         let home = hub!
         let posted = home.runThreadsafe { [self] in
             home.track(self)
