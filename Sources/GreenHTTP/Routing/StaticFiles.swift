@@ -85,7 +85,7 @@ public struct StaticFiles: Sendable {
     }
 
     /// Streams a large file, each 64 KiB read on the pool.
-    static func stream(_ path: String, size: Int, to writer: ResponseBodyWriter) throws {
+    static func stream(_ path: String, size: Int, to writer: BodyWriter) throws {
         let fd = try ThreadPool.shared.run { Glibc.open(path, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { throw HTTPError(.notFound) }
         defer { close(fd) }

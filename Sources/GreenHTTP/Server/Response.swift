@@ -18,7 +18,7 @@ public struct Response {
         /// connection closes at the end. The closure runs on the connection's
         /// greenlet and may switch; an error it throws cuts the response short
         /// (the connection closes, the client sees a truncated body).
-        case stream((ResponseBodyWriter) throws -> Void)
+        case stream((BodyWriter) throws -> Void)
     }
 
     /// Status and header fields.

@@ -342,7 +342,7 @@ final class ServerConnection {
         output.append("Date: ")
         output.append(server.dates.value)
         output.append("\r\n")
-        var framing = ResponseBodyWriter.Framing.none
+        var framing = BodyWriter.Framing.none
         var bytes: [UInt8] = []
         if !bodyless {
             switch response.body {
@@ -376,7 +376,7 @@ final class ServerConnection {
         output.append("\r\n")
         if isHead || bodyless { return (status.code, 0, keepAlive) }
         if case .stream(let produce) = response.body {
-            let writer = ResponseBodyWriter(output: output, stream: stream, framing: framing, timeout: configuration.writeTimeout)
+            let writer = BodyWriter(output: output, stream: stream, framing: framing, timeout: configuration.writeTimeout)
             do {
                 try produce(writer)
                 try writer.finish()

@@ -1,12 +1,13 @@
 import Green
 
-/// Writes a streamed response body (`Response.Body.stream`) to the client:
+/// Writes a streamed body (a `Response.Body.stream` to a client, a client's
+/// `ClientRequestBody.stream` to a server):
 /// as chunks in HTTP/1.1, as raw bytes when the length was given or the
 /// connection closes at the end. Bytes are buffered and sent when the buffer
 /// fills or on `flush()`, so many small writes cost one send.
 ///
 /// Used on the connection's greenlet only, while the stream closure runs.
-public final class ResponseBodyWriter {
+public final class BodyWriter {
     enum Framing { case chunked, length(Int), untilClose, none }
 
     private let output: OutputBuffer
