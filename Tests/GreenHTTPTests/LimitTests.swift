@@ -56,16 +56,19 @@ import Testing
         }
     }
 
-    @Test(arguments: [
-        ("not HTTP", "HELLO THERE\r\n\r\n"),
-        ("bad version", "GET / HTTP/9.9\r\nHost: x\r\n\r\n"),
-        ("no Host in 1.1", "GET / HTTP/1.1\r\n\r\n"),
-        ("two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
-        ("bad chunk size", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"),
-        ("control byte in a header", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\u{01}b\r\n\r\n"),
-        ("bad Content-Length", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n"),
-    ])
-    func malformedRequestsAre400(name: String, request: String) throws {
+    static let malformed: [String: String] = [
+        "not HTTP": "HELLO THERE\r\n\r\n",
+        "bad version": "GET / HTTP/9.9\r\nHost: x\r\n\r\n",
+        "no Host in 1.1": "GET / HTTP/1.1\r\n\r\n",
+        "two Hosts": "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        "bad chunk size": "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+        "control byte in a header": "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\u{01}b\r\n\r\n",
+        "bad Content-Length": "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n",
+    ]
+
+    @Test(arguments: malformed.keys.sorted())
+    func malformedRequestsAre400(name: String) throws {
+        let request = Self.malformed[name]!
         try green {
             let server = try Self.echoServer()
             let (r, closed) = try Self.exchange(server, request)
@@ -77,21 +80,21 @@ import Testing
 
     /// Requests whose body length two parsers could read differently: each is
     /// refused, and nothing after it is taken for a second request.
-    @Test(arguments: [
-        ("Content-Length and Transfer-Encoding",
-         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"),
-        ("Transfer-Encoding and Content-Length",
-         "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"),
-        ("two different lengths",
-         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 44\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"),
-        ("a list of lengths", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0, 44\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"),
-        ("chunked not last", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"),
-        ("an unknown coding", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"),
-        ("space before the colon", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length : 30\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"),
-        ("Transfer-Encoding in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"),
-        ("folded header", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"),
-    ])
-    func smugglingIsRefused(name: String, request: String) throws {
+    static let smuggling: [String: String] = [
+        "Content-Length and Transfer-Encoding": "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+        "Transfer-Encoding and Content-Length": "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+        "two different lengths": "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 44\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a list of lengths": "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0, 44\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+        "chunked not last": "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+        "an unknown coding": "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+        "space before the colon": "POST / HTTP/1.1\r\nHost: x\r\nContent-Length : 30\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+        "Transfer-Encoding in HTTP/1.0": "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+        "folded header": "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+    ]
+
+    @Test(arguments: smuggling.keys.sorted())
+    func smugglingIsRefused(name: String) throws {
+        let request = Self.smuggling[name]!
         try green {
             let smuggled = Box(false)
             let server = try startServer { request in

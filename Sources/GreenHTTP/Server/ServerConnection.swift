@@ -131,7 +131,8 @@ final class ServerConnection {
             log(request, status: status, bytes: sent, since: started)
             if !kept {
                 try output.flush(to: stream, timeout: configuration.writeTimeout)
-                lingeringClose()
+                // Bytes may still be on their way only if this request was not read to its end.
+                if !parser.messageComplete || !input.isEmpty { lingeringClose() }
                 return
             }
             if output.count >= 16384 { try output.flush(to: stream, timeout: configuration.writeTimeout) }
