@@ -51,9 +51,11 @@ http_load() {
             rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
             p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
             errors=$(awk '/Socket errors/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' <<<"$out")
+            local count
+            count=$(awk '/requests in/ { print $1 }' <<<"$out")
             local non2xx
             non2xx=$(awk '/Non-2xx/ { print $NF }' <<<"$out")
-            echo "rps=$rps p99_ms=$p99 errors=${errors:-0} non2xx=${non2xx:-0}"
+            echo "rps=$rps p99_ms=$p99 errors=${errors:-0} non2xx=${non2xx:-0} requests=$count"
             ;;
         ab)
             out=$("${client_cpu[@]}" timeout 120 ab -q -n "$ab_requests" -c 100 "$url" 2>&1) || return 1
@@ -61,7 +63,7 @@ http_load() {
             rps=$(awk '/^Requests per second:/ { printf "%.0f", $4 }' <<<"$out")
             p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
             failed=$(awk '/^Failed requests:/ { print $3 }' <<<"$out")
-            echo "rps=$rps p99_ms=$p99 errors=${failed:-0}"
+            echo "rps=$rps p99_ms=$p99 errors=${failed:-0} requests=$(awk '/^Complete requests:/ { print $3 }' <<<"$out")"
             ;;
     esac
 }
@@ -74,8 +76,13 @@ http_bench() {
     for ((r = 1; r <= runs; r++)); do
         if ! start_server "$port" "$@"; then stop_server; return 0; fi
         echo "run $r/$runs: $label ($mode)" >&2
+        local t0 t1
+        t0=$(cpu_ticks "$server_pid")
         if line=$(http_load "$mode" "$port"); then
+            t1=$(cpu_ticks "$server_pid")
+            # The server's own CPU per request: whether it or the load generator is the limit.
             line="server=$label mode=$mode $line"
+            line+=" server_cpu_us_per_req=$(awk "BEGIN { printf \"%.1f\", ($t1 - $t0) / $hz * 1e6 / $(field "$line" requests) }")"
             echo "  $line" >&2
             lines+=("$line")
         else
@@ -103,8 +110,8 @@ done
 http_ratio() { [[ -n $1 && -n $2 ]] && awk "BEGIN { printf \"%.2f×\", $1 / $2 }" || echo "n/a"; }
 http_cell() {
     local line=${http_results[$1]:-}
-    [[ -n $line ]] || { echo "n/a | "; return; }
-    echo "$(field "$line" rps) | $(field "$line" p99_ms)"
+    [[ -n $line ]] || { echo "n/a | | "; return; }
+    echo "$(field "$line" rps) | $(field "$line" p99_ms) | $(field "$line" server_cpu_us_per_req)"
 }
 g_ka=$(field "${http_results[green-wrk]:-}" rps) h_ka=$(field "${http_results[hummingbird-wrk]:-}" rps)
 e_ka=$(field "${http_results[gevent-wrk]:-}" rps)
@@ -113,15 +120,17 @@ e_cl=$(field "${http_results[gevent-wrk-close]:-}" rps)
 g_ab=$(field "${http_results[green-ab]:-}" rps) e_ab=$(field "${http_results[gevent-ab]:-}" rps)
 http_table="HTTP hello world (\"Hello Cruel World!\", text/html): requests/s and p99 latency (ms); ${http_seconds} s per wrk run, ab -n $ab_requests -c 100.
 
-| server | wrk keep-alive | p99 ms | wrk Connection: close | p99 ms | ab (HTTP/1.0) | p99 ms |
-| --- | --- | --- | --- | --- | --- | --- |
+| server | wrk keep-alive | p99 ms | server CPU µs/req | wrk Connection: close | p99 ms | server CPU µs/req | ab (HTTP/1.0) | p99 ms | server CPU µs/req |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 | Green HelloHTTP | $(http_cell green-wrk) | $(http_cell green-wrk-close) | $(http_cell green-ab) |
-| Hummingbird 2, one thread | $(http_cell hummingbird-wrk) | $(http_cell hummingbird-wrk-close) | never answers ab's HTTP/1.0 | |
+| Hummingbird 2, one thread | $(http_cell hummingbird-wrk) | $(http_cell hummingbird-wrk-close) | never answers ab's HTTP/1.0 | | |
 | gevent pywsgi (seeds) | $(http_cell gevent-wrk) | $(http_cell gevent-wrk-close) | $(http_cell gevent-ab) |
 
 Keep-alive: Green / pywsgi $(http_ratio "$g_ka" "$e_ka") (target ≥ 8×), Green / Hummingbird $(http_ratio "$g_ka" "$h_ka") (target ≥ 1.1×).
 Connection: close: Green / Hummingbird $(http_ratio "$g_cl" "$h_cl") (target ≥ 1.0×), Green / pywsgi $(http_ratio "$g_cl" "$e_cl").
 ab: Green / pywsgi $(http_ratio "$g_ab" "$e_ab") (target ≥ 4×).
+Server CPU per request shows who is the limit: a server well under 1e6 / (requests/s) µs per request
+was not saturated (the load generator on CPU 1 was).
 
 \`\`\`
 $(for k in "${!http_results[@]}"; do [[ -n ${http_results[$k]} ]] && echo "${http_results[$k]}"; done | sort)
