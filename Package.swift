@@ -164,7 +164,10 @@ package.targets += [
     ),
     .testTarget(
         name: "GreenHTTPTests",
-        dependencies: ["Green", "GreenHTTP", "GreenWebChat", "HelloHTTP", "Download", "WebChat"],
+        dependencies: [
+            "Green", "GreenHTTP", "GreenWebChat", "HelloHTTP", "Download", "WebChat",
+            .product(name: "Logging", package: "swift-log"),
+        ],
         path: "Tests/GreenHTTPTests"
     ),
 ]

@@ -139,3 +139,25 @@ import Testing
         }
     }
 }
+
+@Suite struct ConnectTimeoutTests {
+    @Test func aConnectThatHangsTimesOut() throws {
+        try green {
+            // A listener that never accepts, its backlog full: the kernel drops new SYNs.
+            let listener = try Socket.listening(on: .loopback(port: 0), backlog: 0)
+            let port = try listener.localAddress().port
+            var fillers: [Socket] = []
+            for _ in 0..<4 {
+                let s = try Socket(family: .ipv4)
+                try? s.connect(to: .loopback(port: port), timeout: .milliseconds(50))
+                fillers.append(s)
+            }
+            var config = HTTPClient.Configuration()
+            config.connectTimeout = .milliseconds(200)
+            let client = HTTPClient(configuration: config)
+            #expect(throws: HTTPClientError.connectTimeout) { try client.get("http://127.0.0.1:\(port)/") }
+            for s in fillers { s.close() }
+            listener.close()
+        }
+    }
+}
