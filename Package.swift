@@ -121,3 +121,53 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+// MARK: GreenHTTP (issue 11): the seeds' WSGI-style server, a green client, the web chat.
+package.dependencies += [
+    .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+]
+package.products += [
+    .library(name: "GreenHTTP", targets: ["GreenHTTP"]),
+]
+package.targets += [
+    // Node's http_parser, from Debian's libhttp-parser-dev (scripts/ensure-http-parser.sh).
+    .systemLibrary(name: "CHTTPParser", path: "Sources/CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
+    .target(
+        name: "GreenHTTP",
+        dependencies: [
+            "Green", "CHTTPParser",
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        path: "Sources/GreenHTTP"
+    ),
+    // The seeds' Flask chat room as a library (the WebChat sample and its tests).
+    .target(
+        name: "GreenWebChat",
+        dependencies: ["Green", "GreenHTTP", .product(name: "Logging", package: "swift-log")],
+        path: "Sources/GreenWebChat"
+    ),
+    .executableTarget(
+        name: "HelloHTTP",
+        dependencies: ["Green", "GreenHTTP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Samples/HelloHTTP"
+    ),
+    .executableTarget(
+        name: "WebChat",
+        dependencies: ["Green", "GreenHTTP", "GreenWebChat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Samples/WebChat"
+    ),
+    .executableTarget(
+        name: "Download",
+        dependencies: ["Green", "GreenHTTP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Samples/Download"
+    ),
+    .testTarget(
+        name: "GreenHTTPTests",
+        dependencies: [
+            "Green", "GreenHTTP", "GreenWebChat", "HelloHTTP", "Download", "WebChat",
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        path: "Tests/GreenHTTPTests"
+    ),
+]

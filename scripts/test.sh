@@ -3,9 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-libev.sh
+scripts/ensure-http-parser.sh
 # The chat-room tests open a thousand sockets at once.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 swift build --build-tests
 # Serial: several tests measure process-wide figures (resident memory), and a
 # loaded 2-core machine is the target; every green test owns a thread anyway.
 swift test --skip-build --no-parallel
+# GreenHTTP's web chat in real browsers (installs chromium and selenium when missing).
+scripts/browser-test.sh
