@@ -334,12 +334,15 @@ public final class Hub: @unchecked Sendable {
     private func spinForWork() {
         guard let runtime, runtime.hubs.count > 1 else { return }
         let maxSpinners = max(1, runtime.hubs.count / 2)
+        // Remote work ran since this hub last went idle: it is in a conversation.
         let conversing = threadsafe.jobsRun != jobsRunAtLastSpin
+        jobsRunAtLastSpin = threadsafe.jobsRun
         if !conversing && runtime.spinners.load(ordering: .relaxed) >= maxSpinners { return }
-        defer { jobsRunAtLastSpin = threadsafe.jobsRun }
         runtime.spinners.wrappingIncrement(ordering: .relaxed)
         defer { runtime.spinners.wrappingDecrement(ordering: .relaxed) }
-        let deadline = green_monotonic_nanos() &+ Hub.spinNanos
+        // A hub in a conversation waits longer: the answer usually comes
+        // sooner than the other side could wake from epoll.
+        let deadline = green_monotonic_nanos() &+ (conversing ? Hub.conversationSpinNanos : Hub.spinNanos)
         var n = 0
         while true {
             if threadsafe.hasWork {
@@ -355,6 +358,8 @@ public final class Hub: @unchecked Sendable {
 
     /// How long an idle hub of a runtime spins before it sleeps.
     static let spinNanos: UInt64 = 50_000
+    /// How long a hub that just ran work from another hub spins for more.
+    static let conversationSpinNanos: UInt64 = 500_000
 
     private func reapDying() {
         guard let raw = hot.pointee.dying else { return }
