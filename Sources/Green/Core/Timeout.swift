@@ -60,6 +60,7 @@ public final class Timeout: Error, CustomStringConvertible, @unchecked Sendable 
     /// Stops the countdown; if it fired but was not raised yet, it never will be.
     public func cancel() {
         guard let watcher, let g = target else { return }
+        g.hub.preconditionOnHub("a started Timeout")
         if green_ev_is_active(watcher) != 0 { ev_timer_stop(g.hub.loop, watcher) }
         if let e = g.pendingError as? Timeout, e === self { g.pendingError = nil }
         target = nil
