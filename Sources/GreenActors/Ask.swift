@@ -8,17 +8,27 @@ public final class Reply<Value> {
     private var abandoned = false
     /// The actor asked, for error messages.
     let target: String
+    /// The asker's hub: the slot's state lives there; an answer from another
+    /// hub travels to it.
+    private let home: Hub
 
-    init(target: String) { self.target = target }
+    init(target: String) {
+        self.target = target
+        home = Hub.current
+    }
 
     /// Answers with `value`. Answering twice, or after the asker gave up, does nothing.
-    /// - Note: does not switch.
+    /// - Note: does not switch. Any hub or thread (the answer travels to the asker's hub).
     public func callAsFunction(_ value: Value) { complete(.success(value)) }
 
     /// Answers with an error, which the asker's `ask` throws.
     public func fail(_ error: any Error) { complete(.failure(error)) }
 
     private func complete(_ r: Result<Value, any Error>) {
+        if _slowPath(!home.isCurrentThread) {
+            _ = home.runThreadsafe { [self] in complete(r) }
+            return
+        }
         guard result == nil, !abandoned else { return }
         result = r
         if let waiter {

@@ -43,7 +43,7 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
     ///   - mailbox: its inbox's bound and overflow policy (default unbounded).
     ///   - stackSize: bytes of stack (default `Green.defaultStackSize`).
     public init(name: String? = nil, mailbox: MailboxPolicy = .unbounded, stackSize: Int? = nil) {
-        self.mailbox = Mailbox(policy: mailbox, hub: Hub.current)
+        self.mailbox = Mailbox(policy: mailbox, hub: Hub.forNewGreenlet)
         super.init(name: name, stackSize: stackSize)
         self.mailbox.owner = self
         link { [unowned self] _ in self.didEnd() }
@@ -106,15 +106,34 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
 
     /// Puts `message` in the inbox (Erlang's `!`). Never blocks on an
     /// unbounded mailbox.
+    ///
+    /// From another hub or a plain thread, the message travels through the
+    /// actor's remote inbox (a lock-free queue; see `Mailbox`) and arrives in
+    /// order with the sender's other messages to it. There an unbounded or
+    /// `.dropNewest` send returns at once, and a message to an actor that has
+    /// ended goes to the dead letters (Erlang's `!` never fails either);
+    /// `.blockSender` and `.failSend` ask the actor's hub and wait for the answer.
     /// - Throws: `MailboxError.full` (policy `.failSend`), `.actorDead`
     ///   (the message goes to the dead letters); errors injected into the
     ///   sender while it waits for room (policy `.blockSender`).
-    /// - Note: switches only with `.blockSender` and a full mailbox.
+    /// - Note: switches only with `.blockSender` and a full mailbox, or across
+    ///   hubs with those two policies. Any hub or thread.
     @inlinable @inline(__always)
     public final func send(_ message: Message) throws {
+        if _slowPath(Hub.currentToken != mailbox.hubToken) { return try sendFromAnotherHub(message) }
         if isDead { try sendToDead(message) }
         if try !mailbox.put(message) {
             DeadLetters.record(to: name, message, why: "mailbox full")
+        }
+    }
+
+    @usableFromInline
+    func sendFromAnotherHub(_ message: Message) throws {
+        switch mailbox.policy {
+        case .unbounded, .dropNewest:
+            mailbox.putRemote(message)
+        case .blockSender, .failSend:
+            try hub.call { [self] in try send(message) }
         }
     }
 
@@ -137,7 +156,13 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
 
     /// Asks the actor to stop once it has handled the messages already queued:
     /// a normal exit. Does not block.
+    /// Any hub or thread (from elsewhere the request travels to the actor's
+    /// hub, after the caller's earlier sends).
     public func stop() {
+        if _slowPath(Hub.currentToken != mailbox.hubToken) {
+            _ = hub.runThreadsafe { [self] in stop() }
+            return
+        }
         guard !isDead else { return }
         mailbox.requestStop()
     }
@@ -153,6 +178,11 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
     /// Kills the actor, forcibly: whatever it catches, it ends with `.killed`.
     /// - Throws: errors injected into the caller while it waits.
     public func forceKill(block: Bool = true, timeout: Duration? = nil) throws {
+        if _slowPath(Hub.currentToken != mailbox.hubToken) {
+            // The flag is the actor's state: set it on its hub, before the kill arrives there.
+            _ = hub.runThreadsafe { [self] in forcedKill = true }
+            return try kill(ActorExit(reason: .killed), block: block, timeout: timeout)
+        }
         forcedKill = true
         try kill(ActorExit(reason: .killed), block: block, timeout: timeout)
     }
@@ -176,15 +206,12 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
     /// After death: notify links, and turn queued messages into dead letters.
     private func didEnd() {
         let reason = ExitReason(of: self)
+        // Names go before the notices: whoever restarts this actor may register it again at once.
+        Registry.shared.holderEnded(self)
         let peers = linkPeers
         linkPeers = [:]
         for peer in peers.values {
-            if let node = peer as? ActorNode {
-                node.linkPeers[ObjectIdentifier(self)] = nil
-                node.deliver(exit: ExitSignal(peer: self, reason: reason))
-            } else if !reason.isNormal, !peer.isDead {
-                try? peer.kill(LinkedExit(peer: name, reason: reason), block: false)
-            }
+            onHub(of: peer) { deliverExit(to: peer, from: self, reason: reason) }
         }
         mailbox.drain { m in DeadLetters.record(to: name, m, why: "actor ended") }
     }

@@ -5,18 +5,31 @@ import Green
 /// exits, which gets `handleExit(_:)` instead (for any reason, normal too).
 /// A normal exit does not end a peer. Works between actors and plain greenlets.
 /// Linking to a greenlet that already ended delivers its exit at once.
-/// - Note: does not switch.
+/// - Note: does not switch. Any hub or thread: each side's half of the link is
+///   made on that side's hub, and exits are delivered on the receiver's hub.
 public func link(_ a: AnyGreenlet, _ b: AnyGreenlet) {
     guard a !== b else { return }
-    attach(a, to: b)
-    attach(b, to: a)
+    onHub(of: a) { attach(a, to: b) }
+    onHub(of: b) { attach(b, to: a) }
 }
 
-/// Removes the link between `a` and `b`, if any. Does not switch.
+/// Removes the link between `a` and `b`, if any. Does not switch. Any hub or thread.
 public func unlink(_ a: AnyGreenlet, _ b: AnyGreenlet) {
-    (a as? ActorNode)?.linkPeers[ObjectIdentifier(b)] = nil
-    (b as? ActorNode)?.linkPeers[ObjectIdentifier(a)] = nil
-    LinkTable.remove(a, b)
+    onHub(of: a) {
+        (a as? ActorNode)?.linkPeers[ObjectIdentifier(b)] = nil
+        LinkTable.remove(a, b)
+    }
+    onHub(of: b) {
+        (b as? ActorNode)?.linkPeers[ObjectIdentifier(a)] = nil
+        LinkTable.remove(a, b)
+    }
+}
+
+/// Runs `work` on `g`'s hub: at once when that is the calling thread's hub,
+/// else through the hub's thread-safe entry, in order with the caller's other
+/// requests there. (An actor's links, monitors and notices are its hub's state.)
+func onHub(of g: AnyGreenlet, _ work: @escaping () -> Void) {
+    if g.hub.isCurrentThread { work() } else { _ = g.hub.runThreadsafe(work) }
 }
 
 /// Registers `peer` as linked to `g`, and arranges for `peer` to hear of `g`'s end.
@@ -37,8 +50,14 @@ private func attach(_ g: AnyGreenlet, to peer: AnyGreenlet) {
     }
 }
 
+/// Tells `peer` (on its own hub) that `dead` ended. Called on `dead`'s hub.
 private func notify(_ peer: AnyGreenlet, of dead: AnyGreenlet) {
     let reason = ExitReason(of: dead)
+    onHub(of: peer) { deliverExit(to: peer, from: dead, reason: reason) }
+}
+
+/// On `peer`'s hub: an exit signal for an actor, a `LinkedExit` kill for a greenlet.
+func deliverExit(to peer: AnyGreenlet, from dead: AnyGreenlet, reason: ExitReason) {
     if let node = peer as? ActorNode {
         node.linkPeers[ObjectIdentifier(dead)] = nil
         node.deliver(exit: ExitSignal(peer: dead, reason: reason))
@@ -47,7 +66,7 @@ private func notify(_ peer: AnyGreenlet, of dead: AnyGreenlet) {
     }
 }
 
-/// Links whose dead side is a plain greenlet, kept per hub (links never cross threads).
+/// Links whose dead side is a plain greenlet, kept on that greenlet's hub.
 enum LinkTable {
     static var pairs: PairSet { Hub.current.local(PairSet.self) { PairSet() } }
     private static var table: PairSet { pairs }
@@ -81,23 +100,30 @@ extension GreenActor {
     /// already ended delivers the notice at once.
     /// - Returns: the monitor, for `demonitor(_:)`.
     /// - Note: does not switch.
+    /// - Note: does not switch. Any hub or thread: the target may live on
+    ///   another hub; the notice is delivered on this actor's hub.
     @discardableResult
     public func monitor(_ target: AnyGreenlet) -> MonitorRef {
         let ref = monitorLock.withLock { () -> MonitorRef in
             nextMonitorID += 1
             return MonitorRef(id: nextMonitorID)
         }
-        activeMonitors.insert(ref)
+        onHub(of: self) { self.activeMonitors.insert(ref) }
         target.link { [weak self] dead in
-            guard let self, self.activeMonitors.remove(ref) != nil else { return }
-            self.deliver(down: DownSignal(monitor: ref, peer: dead, reason: ExitReason(of: dead)))
+            guard let self else { return }
+            let signal = DownSignal(monitor: ref, peer: dead, reason: ExitReason(of: dead))
+            onHub(of: self) {
+                guard self.activeMonitors.remove(ref) != nil else { return }
+                self.deliver(down: signal)
+            }
         }
         return ref
     }
 
     /// Cancels a monitor: no down notice will come from it. Does not switch.
+    /// Any hub or thread (the cancel travels to this actor's hub).
     public func demonitor(_ ref: MonitorRef) {
-        activeMonitors.remove(ref)
+        onHub(of: self) { self.activeMonitors.remove(ref) }
     }
 
     /// Links this actor with `other` (see `link(_:_:)`).

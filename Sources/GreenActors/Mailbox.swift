@@ -1,4 +1,25 @@
+import Atomics
 import Green
+
+/// Runs a mailbox's remote-inbox drain on its hub. At most one is scheduled
+/// at a time (see `Mailbox`), so one object serves a mailbox for life.
+final class DrainJob<Message>: ThreadsafeJob, @unchecked Sendable {
+    /// Set (a retain, no allocation) while the job is scheduled.
+    var mailbox: Mailbox<Message>?
+    override func run() {
+        let m = mailbox
+        mailbox = nil
+        m?.drainRemote()
+    }
+}
+
+/// One message in a mailbox's remote inbox (see `Mailbox`).
+@usableFromInline
+final class RemoteNode<Message> {
+    let message: Message
+    var next: Unmanaged<RemoteNode<Message>>?
+    init(_ message: Message) { self.message = message }
+}
 
 /// The ring of user messages, behind a pointer: accesses through it carry no
 /// exclusivity checks, and `@inlinable` sends are specialized at the caller.
@@ -36,13 +57,26 @@ struct MessageRing<Message> {
 /// A final class with non-mutating methods: the owner parks inside `waitForMail`,
 /// which must not be inside an exclusive access.
 ///
-/// Cross-thread sends (a later issue) would enter through `Hub.runThreadsafe`
-/// and call `put` on the owner's hub, leaving this type unchanged.
+/// Sends from another hub or thread go to the *remote inbox*, a lock-free
+/// multi-producer stack (Treiber): a push is one allocation and one CAS, with
+/// release ordering so the message is published with the node. The sender
+/// whose push finds the stack empty, and only that one, schedules a drain on the
+/// owner's hub (`runThreadsafe`, whose `ev_async` coalesces a burst into one
+/// wake-up, and costs no syscall when that hub is awake). The drain takes the
+/// whole stack with one acquiring exchange, reverses it (so each sender's
+/// messages keep their order) and appends to the ring, on the owner's thread.
+/// Invariant: while the stack is non-empty, exactly one drain is scheduled and
+/// has not yet made its exchange. Nothing on the same-hub path touches it.
 @usableFromInline
 final class Mailbox<Message> {
     @usableFromInline let ring: UnsafeMutablePointer<MessageRing<Message>>
     @usableFromInline let limit: Int
     @usableFromInline unowned(unsafe) let hub: Hub
+    /// `hub.token`, kept here so `send` checks "same hub?" with one load and a compare.
+    @usableFromInline let hubToken: UnsafeMutableRawPointer?
+    private let remote = ManagedAtomic<Unmanaged<RemoteNode<Message>>?>(nil)
+    /// The drain job, kept for life: scheduling a drain allocates nothing.
+    private let drainJob = DrainJob<Message>()
     @usableFromInline unowned(unsafe) var owner: AnyGreenlet!
     let policy: MailboxPolicy
     private var notices: [SystemNotice] = []
@@ -52,6 +86,7 @@ final class Mailbox<Message> {
     init(policy: MailboxPolicy, hub: Hub) {
         self.policy = policy
         self.hub = hub
+        self.hubToken = hub.token
         limit = policy.capacity ?? Int.max
         ring = .allocate(capacity: 1)
         ring.initialize(to: MessageRing(capacity: 64))
@@ -59,6 +94,8 @@ final class Mailbox<Message> {
 
     deinit {
         drain { _ in }
+        var n = remote.exchange(nil, ordering: .acquiring)
+        while let node = n { n = node.takeUnretainedValue().next; node.release() }
         ring.pointee.buffer.deallocate()
         ring.deinitialize(count: 1)
         ring.deallocate()
@@ -157,6 +194,59 @@ final class Mailbox<Message> {
         return n
     }
 
+
+    /// Any thread: pushes `m` on the remote inbox; the first push into an empty
+    /// inbox schedules the drain on the owner's hub. If that hub has ended, the
+    /// message (and any pushed with it) goes to the dead letters.
+    @usableFromInline
+    func putRemote(_ m: Message) {
+        let node = Unmanaged.passRetained(RemoteNode(m))
+        var seen = remote.load(ordering: .relaxed)
+        while true {
+            node.takeUnretainedValue().next = seen
+            let (done, now) = remote.weakCompareExchange(
+                expected: seen, desired: node, successOrdering: .releasing, failureOrdering: .relaxed)
+            if done { break }
+            seen = now
+        }
+        guard seen == nil else { return }
+        // The job keeps this mailbox alive until it has run.
+        drainJob.mailbox = self
+        if !hub.submit(drainJob) {
+            drainJob.mailbox = nil
+            let name = owner.name
+            var n = remote.exchange(nil, ordering: .acquiring)
+            while let cur = n {
+                let node = cur.takeRetainedValue()
+                DeadLetters.record(to: name, node.message, why: "actor's hub ended")
+                n = node.next
+            }
+        }
+    }
+
+    /// Owner's hub: moves everything in the remote inbox to the ring, oldest first.
+    func drainRemote() {
+        guard let top = remote.exchange(nil, ordering: .acquiring) else { return }
+        var reversed: Unmanaged<RemoteNode<Message>>? = nil
+        var n: Unmanaged<RemoteNode<Message>>? = top
+        while let cur = n {
+            let node = cur.takeUnretainedValue()
+            n = node.next
+            node.next = reversed
+            reversed = cur
+        }
+        while let cur = reversed {
+            let node = cur.takeRetainedValue()
+            reversed = node.next
+            if owner.isDead {
+                DeadLetters.record(to: owner.name, node.message, why: "actor ended")
+            } else if ring.pointee.count >= limit {
+                DeadLetters.record(to: owner.name, node.message, why: "mailbox full")
+            } else {
+                append(node.message)
+            }
+        }
+    }
 
     /// Asks the owner to end once it has taken what is queued now.
     func requestStop() {

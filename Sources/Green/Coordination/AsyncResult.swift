@@ -22,7 +22,7 @@ public final class AsyncResult<Value>: Waitable, HubHomed {
 
     /// A result not set yet, belonging to the calling thread's hub (or the
     /// hub a `GreenRuntime.withPlacement` block places on).
-    public init() { home = Hub.homeForNewObject }
+    public init() { home = Hub.forNewGreenlet }
 
     // From another hub, each property asks the home hub (and so switches).
 

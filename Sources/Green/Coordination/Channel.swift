@@ -32,7 +32,7 @@ public final class Channel<Element>: Sequence, Waitable, HubHomed {
 
     /// A channel with nobody waiting, belonging to the calling thread's hub
     /// (or the hub a `GreenRuntime.withPlacement` block places on).
-    public init() { home = Hub.homeForNewObject }
+    public init() { home = Hub.forNewGreenlet }
 
     // From another hub, each property asks the home hub (and so switches).
 

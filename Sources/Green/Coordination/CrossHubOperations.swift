@@ -30,10 +30,6 @@ import CLibev
 // a thread sends to one hub run there in the order sent.
 
 extension Hub {
-    /// The hub a new coordination object belongs to: the hub a
-    /// `GreenRuntime.withPlacement` block is placing on, else the caller's.
-    static var homeForNewObject: Hub { placementTarget ?? current }
-
     /// Runs `body`, which must not block, on this hub's thread (in a hub
     /// callback) and returns what it returned or throws what it threw; the
     /// caller waits for the answer cooperatively on its own hub. On this hub's

@@ -22,11 +22,11 @@ public final class Event: Waitable, HubHomed {
     /// The hub whose thread owns the event's state.
     public let home: Hub
 
-    /// An event, clear unless `isSet` is true, belonging to the calling thread's
-    /// hub (or the hub a `GreenRuntime.withPlacement` block places on).
+    /// An event, clear unless `isSet` is true, belonging to the calling
+    /// thread's hub (or, inside a runtime's placement, to the hub placed on).
     public init(isSet: Bool = false) {
         flag = isSet
-        home = Hub.homeForNewObject
+        home = Hub.forNewGreenlet
     }
 
     /// Whether the event is set.

@@ -33,7 +33,7 @@ public class Group {
 
     /// An empty group, belonging to the calling thread's hub (or the hub a
     /// `GreenRuntime.withPlacement` block places on).
-    public init() { home = Hub.homeForNewObject }
+    public init() { home = Hub.forNewGreenlet }
 
     /// Stops the program unless called on the group's hub.
     @inline(__always)

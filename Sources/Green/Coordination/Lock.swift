@@ -27,7 +27,7 @@ public final class Lock: Acquirable, HubHomed {
 
     /// An unlocked lock, belonging to the calling thread's hub (or the hub a
     /// `GreenRuntime.withPlacement` block places on).
-    public init() { home = Hub.homeForNewObject }
+    public init() { home = Hub.forNewGreenlet }
 
     /// Whether some greenlet holds the lock.
     /// - Note: from another hub, switches (it asks the lock's hub).

@@ -48,7 +48,7 @@ public class Queue<Element>: Sequence, Waitable, HubHomed {
     public init(maxSize: Int? = nil) {
         precondition(maxSize.map { $0 > 0 } ?? true, "Queue maxSize must be at least 1 (use Channel for a rendezvous)")
         self.maxSize = maxSize
-        home = Hub.homeForNewObject
+        home = Hub.forNewGreenlet
     }
 
     // MARK: Storage (overridden by LifoQueue and PriorityQueue)

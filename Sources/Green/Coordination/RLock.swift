@@ -26,7 +26,7 @@ public final class RLock: Acquirable, HubHomed {
 
     /// An unlocked re-entrant lock, belonging to the calling thread's hub (or
     /// the hub a `GreenRuntime.withPlacement` block places on).
-    public init() { home = Hub.homeForNewObject }
+    public init() { home = Hub.forNewGreenlet }
 
     // From another hub, each property asks the home hub (and so switches).
 

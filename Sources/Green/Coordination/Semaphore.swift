@@ -98,7 +98,7 @@ public final class Semaphore: Acquirable, HubHomed {
     public init(_ value: Int = 1) {
         precondition(value >= 0, "Semaphore value must not be negative")
         permits = Permits(value)
-        home = Hub.homeForNewObject
+        home = Hub.forNewGreenlet
     }
 
     // From another hub, each property asks the home hub (and so switches);
@@ -162,7 +162,7 @@ public final class BoundedSemaphore: Acquirable, HubHomed {
         precondition(value >= 0, "BoundedSemaphore value must not be negative")
         permits = Permits(value)
         initialValue = value
-        home = Hub.homeForNewObject
+        home = Hub.forNewGreenlet
     }
 
     // From another hub, each property asks the home hub (and so switches).

@@ -1,3 +1,4 @@
+import Atomics
 import CGreenContext
 import CLibev
 import Glibc
@@ -46,7 +47,6 @@ open class AnyGreenlet {
     private var io: UnsafeMutablePointer<ev_io>?
     private var joiners: WaitList?
     private var linkCallbacks: [(id: Int, callback: (AnyGreenlet) -> Void)] = []
-    private var nextLinkID = 0
     /// Link tokens of `wait(any:)` subscriptions, by signal (see Coordination/Wait.swift).
     var waitSubscriptions: [ObjectIdentifier: LinkToken] = [:]
     private var ioFD: Int32 = -1
@@ -76,7 +76,7 @@ open class AnyGreenlet {
     /// A greenlet of the calling thread's hub (or of the hub a runtime's
     /// placement names), not started.
     init(spawnedName name: String?, stackSize: Int?) {
-        let hub = Hub.placementTarget ?? Hub.current
+        let hub = Hub.forNewGreenlet
         record = .allocate(capacity: 1)
         record.initialize(to: green_record())
         self.stackSize = stackSize ?? Green.defaultStackSize
@@ -99,11 +99,23 @@ open class AnyGreenlet {
             if hub != nil, green_ev_is_active(io) != 0, let loop = liveLoop { ev_io_stop(loop, io) }
             io.deallocate()
         }
+        green_fiber_destroy(record)
         record.deinitialize(count: 1)
         record.deallocate()
     }
 
     private var liveLoop: OpaquePointer? { hub?.loop }
+
+    /// The thread that constructed this greenlet: until `start()` hands it to
+    /// its hub, that thread owns its state (a greenlet placed on another hub
+    /// is set up, linked to, and started from where it was made).
+    private let builtBy = pthread_self()
+
+    /// Whether the calling thread may touch this greenlet's state directly.
+    @inline(__always)
+    var ownedHere: Bool {
+        hub.isCurrentThread || (state == .unstarted && pthread_equal(builtBy, pthread_self()) != 0)
+    }
 
     private func copyNameToRecord() {
         withUnsafeMutableBytes(of: &record.pointee.name) { buf in
@@ -184,6 +196,8 @@ open class AnyGreenlet {
         record.pointee.guard_low = s.base
         record.pointee.guard_high = s.base.map { $0 + s.guard }
         record.pointee.stack_size = s.mapped - s.guard
+        record.pointee.stack_bottom = record.pointee.guard_high
+        green_fiber_create(record)
     }
 
     func releaseStack() {
@@ -404,21 +418,37 @@ open class AnyGreenlet {
     // MARK: - Links
 
     /// Calls `callback` with this greenlet after it finishes, however it ends.
-    /// The hub runs it (never the greenlet itself); it must not block. If the
-    /// greenlet is already finished, the callback runs on the hub soon.
+    /// The greenlet's hub runs it (never the greenlet itself); it must not
+    /// block. If the greenlet is already finished, the callback runs on the hub soon.
     /// Linking does not count as reading the greenlet's error: a failure that
     /// nothing reads is still logged.
     /// - Returns: a token for `unlink(_:)`.
+    /// - Note: does not switch. May be called from any hub or thread: the link
+    ///   is then made on the greenlet's hub (in order with the caller's other
+    ///   requests there), and the callback still runs on the greenlet's hub.
     @discardableResult
     public func link(_ callback: @escaping (AnyGreenlet) -> Void) -> LinkToken {
-        nextLinkID += 1
-        let token = LinkToken(id: nextLinkID)
+        addLink(callback, observingFailure: false)
+    }
+
+    private func addLink(_ callback: @escaping (AnyGreenlet) -> Void, observingFailure: Bool) -> LinkToken {
+        let token = LinkToken(id: LinkToken.counter.loadThenWrappingIncrement(ordering: .relaxed))
+        if _slowPath(!ownedHere) {
+            // A greenlet whose hub has ended is dead and unwound: nothing to call back on.
+            _ = hub.runThreadsafe { [self] in attachLink(token, callback, observingFailure) }
+        } else {
+            attachLink(token, callback, observingFailure)
+        }
+        return token
+    }
+
+    private func attachLink(_ token: LinkToken, _ callback: @escaping (AnyGreenlet) -> Void, _ observingFailure: Bool) {
+        if observingFailure { failureObserved = true }
         if state == .dead {
             hub.runCallback { callback(self) }
         } else {
             linkCallbacks.append((token.id, callback))
         }
-        return token
     }
 
     /// Calls `callback` only if the greenlet finishes successfully.
@@ -431,28 +461,32 @@ open class AnyGreenlet {
     /// as reading the error).
     @discardableResult
     public func linkError(_ callback: @escaping (AnyGreenlet, any Error) -> Void) -> LinkToken {
-        failureObserved = true
-        return link { g in
+        addLink({ g in
             if !g.isSuccessful, let e = g.failure { callback(g, e) }
-        }
+        }, observingFailure: true)
     }
 
     /// Removes one link callback, if it has not run yet.
+    /// - Note: does not switch. From another hub or thread, the removal travels
+    ///   to the greenlet's hub; a callback already on its way may still run.
     public func unlink(_ token: LinkToken) {
+        if _slowPath(!ownedHere) { _ = hub.runThreadsafe { [self] in unlink(token) }; return }
         linkCallbacks.removeAll { $0.id == token.id }
     }
 
-    /// Removes every link callback not yet run.
-    public func unlink() { linkCallbacks.removeAll() }
+    /// Removes every link callback not yet run. Any hub or thread, as `unlink(_:)`.
+    public func unlink() {
+        if _slowPath(!ownedHere) { _ = hub.runThreadsafe { [self] in unlink() }; return }
+        linkCallbacks.removeAll()
+    }
 
     /// When this greenlet fails, kills `other` with a `LinkedFailure` naming it
     /// and its error (the base of actor links). A clean exit does nothing.
     public func linkFailure(to other: AnyGreenlet) {
-        failureObserved = true
-        link { [weak other] g in
+        _ = addLink({ [weak other] g in
             guard let other, !g.isSuccessful, let e = g.failure else { return }
             try? other.kill(LinkedFailure(peer: g.name, reason: e), block: false)
-        }
+        }, observingFailure: true)
     }
 
     var failureValue: (any Error)? { failure }
@@ -461,6 +495,8 @@ open class AnyGreenlet {
 /// Identifies one link callback, for `AnyGreenlet.unlink(_:)`.
 public struct LinkToken: Hashable, Sendable {
     let id: Int
+    /// Process-wide, so a token can be made on any thread without asking the greenlet's hub.
+    static let counter = ManagedAtomic<Int>(1)
 }
 
 private let greenletTimerFired: green_ev_timer_cb = { _, w, _ in

@@ -35,6 +35,15 @@ extension Hub {
         return rec.pointee.hub_hot == UnsafeMutableRawPointer(hot)
     }
 
+    /// An opaque value naming this hub, for inlinable fast paths that compare it
+    /// with `Hub.currentToken` (an actor's send checks "same hub?" this way). Any thread.
+    public var token: UnsafeMutableRawPointer { UnsafeMutableRawPointer(hot) }
+
+    /// The calling thread's hub's `token`, or nil on a thread without a hub.
+    /// One thread-local load. Any thread.
+    @inlinable @inline(__always)
+    public static var currentToken: UnsafeMutableRawPointer? { green_get_current()?.pointee.hub_hot }
+
     /// "hub #N" (with its runtime index when it belongs to one). Any thread.
     public var description: String {
         if let runtime, let i = runtime.hubs.firstIndex(where: { $0 === self }) {
@@ -49,6 +58,12 @@ extension Hub {
         guard let raw = green_get_placement_hub() else { return nil }
         return Unmanaged<Hub>.fromOpaque(raw).takeUnretainedValue()
     }
+
+    /// The hub a greenlet constructed now will belong to: the one a runtime's
+    /// placement names (`GreenRuntime.withPlacement`), else the calling thread's.
+    /// Subclasses that make hub-bound state in their initializer (an actor's
+    /// mailbox) use it. Any thread.
+    public static var forNewGreenlet: Hub { placementTarget ?? current }
 
     /// The calling thread's hub for messages, without creating one.
     static var callerDescription: String {
