@@ -28,6 +28,12 @@ import CLibev
 // arriving while it waits becomes pending), so a `release()` in a `defer` of a
 // greenlet being killed still releases. Both keep the caller's order: closures
 // a thread sends to one hub run there in the order sent.
+//
+// A hub callback (a link callback, a libev callback) cannot wait: from a
+// callback of another hub, members that wait for the home hub throw
+// `GreenError.blockingInHub` (properties stop the program, naming both hubs);
+// the ones that travel alone work from anywhere. Members that wait also throw
+// `GreenError.hubGone` once the home hub has ended.
 
 extension Hub {
     /// Runs `body`, which must not block, on this hub's thread (in a hub
