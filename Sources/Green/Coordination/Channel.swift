@@ -139,7 +139,8 @@ public final class Channel<Element>: Sequence, Waitable, HubHomed {
 
     /// Iterates by `get()` until the channel is closed. A kill or `Timeout`
     /// that interrupts a wait ends the loop and is thrown at the greenlet's
-    /// next blocking call; use `nextItem()` to have it thrown at once.
+    /// next blocking call; use `nextItem()` to have it thrown at once. The
+    /// iterator may be used from any hub or thread, by one greenlet at a time.
     public func makeIterator() -> AnyIterator<Element> {
         var done = false
         return AnyIterator { [self] in

@@ -244,6 +244,9 @@ public class Queue<Element>: Sequence, Waitable, HubHomed {
 
 /// Takes items from a queue until it is closed and drained; see `Queue.makeIterator()`.
 /// A class, so that blocking in `next()` holds no access to shared storage.
+///
+/// Thread-safety: it may be used from any hub or thread, as its queue (each
+/// `next()` is a `nextItem()`), by one greenlet at a time.
 public final class QueueIterator<Element>: IteratorProtocol {
     private let queue: Queue<Element>
     private var done = false
