@@ -58,12 +58,19 @@ extension Hub {
         // caller's loop alive while it is out.
         ev_ref(callerHub.loop)
         defer { ev_unref(callerHub.loop) }
+        // The jobs hold the caller and its hub unretained: the caller waits
+        // here until the answer job has run on its own hub, so both outlive
+        // every use; and this hub may drop its job after the caller (even
+        // its thread) is gone, so a strong reference could be the last one
+        // and free a greenlet or hub on the wrong thread.
+        let caller = Unmanaged.passUnretained(me)
+        let callerHubRef = Unmanaged.passUnretained(callerHub)
         let posted = runThreadsafe {
             reply.result = Result { try body() }
-            // If the caller's hub has ended, nobody waits for the answer.
-            _ = callerHub.runThreadsafe {
+            let hub = callerHubRef.takeUnretainedValue()
+            _ = hub.runThreadsafe {
                 reply.done = true
-                callerHub.wake(me)
+                callerHubRef.takeUnretainedValue().wake(caller.takeUnretainedValue())
             }
         }
         if !posted { throw GreenError.hubGone(hub: description) }

@@ -15,7 +15,9 @@
 /// runs: a caller on another hub has its acquire done at home by a proxy
 /// greenlet, which records the *caller* as the owner (compared by identity
 /// only, never touched), so that caller, and only it, may acquire again and
-/// release.
+/// release. (The lock keeps its owner alive while held; a lock dropped while
+/// a greenlet of another hub holds it frees that greenlet's handle on the
+/// dropping thread: release before dropping.)
 public final class RLock: Acquirable, HubHomed {
     private let permits = Permits(1)
     /// The holder (a greenlet of any hub); read and written on `home` only.
@@ -38,7 +40,10 @@ public final class RLock: Acquirable, HubHomed {
     /// Whether the running greenlet holds the lock.
     public var isOwnedByCurrent: Bool {
         let me = currentGreenlet
-        if awayFromHome { return readAtHome("RLock.isOwnedByCurrent") { [self] in owner === me } }
+        if awayFromHome {
+            let caller = Unmanaged.passUnretained(me)  // see `acquire`
+            return readAtHome("RLock.isOwnedByCurrent") { [self] in owner === caller.takeUnretainedValue() }
+        }
         return owner != nil && owner === me
     }
     /// How many times the holder has acquired it without releasing (0 when free).
@@ -58,9 +63,13 @@ public final class RLock: Acquirable, HubHomed {
         let timeout = try validated(timeout)
         let me = currentGreenlet
         if awayFromHome {
-            // A re-entry or a zero timeout never blocks at home.
-            if timeout == .zero { return try home.callNonBlocking { [self] in try acquire(for: me, timeout: .zero) } }
-            return try home.call { [self] in try acquire(for: me, timeout: timeout) }
+            // The caller waits until the shipped closure has run, so it may hold
+            // the caller unretained (the home hub may free the closure later).
+            let caller = Unmanaged.passUnretained(me)
+            if timeout == .zero {
+                return try home.callNonBlocking { [self] in try acquire(for: caller.takeUnretainedValue(), timeout: .zero) }
+            }
+            return try home.call { [self] in try acquire(for: caller.takeUnretainedValue(), timeout: timeout) }
         }
         return try acquire(for: me, timeout: timeout)
     }
@@ -85,7 +94,10 @@ public final class RLock: Acquirable, HubHomed {
     ///   answer (and never throws an error injected into the caller).
     public func release() throws {
         let me = currentGreenlet
-        if awayFromHome { return try home.callNonBlocking { [self] in try release(by: me) } }
+        if awayFromHome {
+            let caller = Unmanaged.passUnretained(me)  // see `acquire`
+            return try home.callNonBlocking { [self] in try release(by: caller.takeUnretainedValue()) }
+        }
         try release(by: me)
     }
 
