@@ -15,10 +15,14 @@ func misuseAcrossHubs(_ what: String) throws {
     let misuse: () throws -> Void
     switch what {
     case "socket":
-        // A socket is bound to the hub of its first wait.
+        // A socket is bound to the hub of its first wait: accept waits for a
+        // client that connects once the accept is parked.
         let s = try runtime.spawn(on: .hub(0)) { () throws -> Socket in
             let s = try Socket.listening(on: try .loopback(port: 0))
-            _ = try? s.accept(timeout: .milliseconds(1))
+            let address = try s.localAddress()
+            let client = spawn { () throws -> Socket in try Socket.connect(to: address, timeout: .seconds(10)) }
+            _ = try s.accept(timeout: .seconds(10))
+            _ = try client.get()
             return s
         }.get()
         misuse = { _ = try? s.accept(timeout: .milliseconds(1)) }
