@@ -87,6 +87,7 @@ public final class Timeout: Error, CustomStringConvertible, @unchecked Sendable 
         // After its thread ended, the loop is destroyed and the greenlet will
         // never run again: nothing to stop, nothing to withdraw.
         if hub.isClosed { return }
+        hub.preconditionOnHub("a started Timeout")
         if green_ev_is_active(watcher) != 0 { ev_timer_stop(hub.loop, watcher) }
         g.withdraw(self)
     }

@@ -14,6 +14,11 @@ import Glibc
 /// become U+FFFD in `String` lines, never a crash.
 ///
 /// One greenlet reads at a time. A final class: reads block inside its methods.
+///
+/// Thread-safety: hub-local. A reader may be made on one thread and handed to
+/// a greenlet of another hub before its first read; from then on it belongs
+/// to that hub, and a read from another hub or thread stops the program with
+/// a message naming both hubs.
 public final class BufferedReader {
     /// The socket read from.
     public let socket: Socket
@@ -25,6 +30,7 @@ public final class BufferedReader {
     private var sawEnd = false
     /// The error that ended the last `lines` or `byteLines` loop, nil when it ended at end of stream.
     public private(set) var error: (any Error)?
+    private var owner = FirstUseHub()
 
     /// A reader over `socket` with a buffer of `bufferSize` bytes (grown for long lines).
     public init(_ socket: Socket, bufferSize: Int = 16384) {
@@ -36,7 +42,7 @@ public final class BufferedReader {
     deinit { storage.deallocate() }
 
     /// Bytes read from the socket and not yet returned.
-    public var bufferedCount: Int { end - start }
+    public var bufferedCount: Int { owner.checkIfBound("a BufferedReader"); return end - start }
 
     /// Reads more from the socket into the buffer.
     /// - Returns: false at end of stream.
@@ -90,6 +96,7 @@ public final class BufferedReader {
     ///   starts after it); the socket's errors (`connectionReset`, `timedOut`...); injected errors.
     /// - Note: may switch (when the buffer holds no whole line).
     public func readLineBytes(maxLength: Int = 65536, timeout: Duration? = nil) throws -> [UInt8]? {
+        owner.check("a BufferedReader")
         let deadline = try Socket.deadline(timeout)
         while skippingLongLine {
             if let i = newline(from: start) {
@@ -154,6 +161,7 @@ public final class BufferedReader {
     /// - Throws: the socket's errors; injected errors.
     /// - Note: may switch (when nothing is buffered).
     public func read(maxBytes: Int = 65536, timeout: Duration? = nil) throws -> [UInt8] {
+        owner.check("a BufferedReader")
         if start == end {
             if try !fill(deadline: try Socket.deadline(timeout)) { return [] }
         }
@@ -167,6 +175,7 @@ public final class BufferedReader {
     /// - Throws: the socket's errors; `timedOut` for the whole call; injected errors.
     /// - Note: may switch.
     public func read(exactly count: Int, timeout: Duration? = nil) throws -> [UInt8] {
+        owner.check("a BufferedReader")
         let deadline = try Socket.deadline(timeout)
         var out: [UInt8] = []
         out.reserveCapacity(count)

@@ -3,12 +3,18 @@
 /// `capacity` bytes.
 ///
 /// One greenlet writes at a time. A final class: writes block inside its methods.
+///
+/// Thread-safety: hub-local. A writer may be made on one thread and handed to
+/// a greenlet of another hub before its first write; from then on it belongs
+/// to that hub, and a write from another hub or thread stops the program with
+/// a message naming both hubs.
 public final class BufferedWriter {
     /// The socket written to.
     public let socket: Socket
     /// The byte count at which `write` flushes by itself.
     public let capacity: Int
     private var buffer: [UInt8] = []
+    private var owner = FirstUseHub()
 
     /// A writer over `socket` that flushes by itself past `capacity` bytes.
     public init(_ socket: Socket, capacity: Int = 16384) {
@@ -18,12 +24,13 @@ public final class BufferedWriter {
     }
 
     /// Bytes written and not yet sent.
-    public var bufferedCount: Int { buffer.count }
+    public var bufferedCount: Int { owner.checkIfBound("a BufferedWriter"); return buffer.count }
 
     /// Adds `bytes`; flushes when the buffer reaches `capacity`.
     /// - Throws: as `flush(timeout:)`, when it flushes.
     /// - Note: may switch (when it flushes).
     public func write(_ bytes: [UInt8], timeout: Duration? = nil) throws {
+        owner.check("a BufferedWriter")
         buffer.append(contentsOf: bytes)
         if buffer.count >= capacity { try flush(timeout: timeout) }
     }
@@ -32,6 +39,7 @@ public final class BufferedWriter {
     /// - Throws: as `flush(timeout:)`, when it flushes.
     /// - Note: may switch (when it flushes).
     public func write(_ text: String, timeout: Duration? = nil) throws {
+        owner.check("a BufferedWriter")
         buffer.append(contentsOf: text.utf8)
         if buffer.count >= capacity { try flush(timeout: timeout) }
     }
@@ -40,6 +48,7 @@ public final class BufferedWriter {
     /// - Throws: as `flush(timeout:)`, when it flushes.
     /// - Note: may switch (when it flushes).
     public func writeLine(_ text: String, timeout: Duration? = nil) throws {
+        owner.check("a BufferedWriter")
         buffer.append(contentsOf: text.utf8)
         buffer.append(10)
         if buffer.count >= capacity { try flush(timeout: timeout) }
@@ -50,6 +59,7 @@ public final class BufferedWriter {
     ///   `timedOut` for the whole flush...); injected errors.
     /// - Note: may switch.
     public func flush(timeout: Duration? = nil) throws {
+        owner.check("a BufferedWriter")
         guard !buffer.isEmpty else { return }
         let deadline = try Socket.deadline(timeout)
         var sent = 0
