@@ -5,7 +5,8 @@ import GreenActors
 import Histogram
 
 /// Runs `workload` on green threads and actors and reports what it measured.
-func runGreenWorkload(_ workload: Workload, count: Int, senders: Int, hubs: Int) throws -> Report {
+func runGreenWorkload(_ workload: Workload, count: Int, senders: Int, hubs: Int,
+                      executor: BridgeExecutor? = nil) throws -> Report {
     switch workload {
     case .switch: return try greenSwitch(count)
     case .pingpong: return try greenPingPong(count)
@@ -14,6 +15,8 @@ func runGreenWorkload(_ workload: Workload, count: Int, senders: Int, hubs: Int)
     case .spawn: return try greenSpawn(count)
     case .ring: return try greenRing(count)
     case .skynet: return try greenSkynet(leaves: count)
+    case .bridge: return try greenBridge(count, executor: executor ?? .hub)
+    case .greenFromAsync: return try greenFromAsync(count, executor: executor ?? .global)
     }
 }
 

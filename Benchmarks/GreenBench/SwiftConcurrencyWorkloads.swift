@@ -19,6 +19,8 @@ func runSwiftWorkload(_ workload: Workload, count: Int, senders: Int) async thro
     case .spawn: return await parkedTasks(count)
     case .ring: return await ring(hops: count)
     case .skynet: return try await skynet(leaves: count)
+    case .bridge: return await swiftActorHop(count)
+    case .greenFromAsync: return await swiftTaskValue(count)
     }
 }
 

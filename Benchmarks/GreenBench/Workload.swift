@@ -20,6 +20,10 @@ enum Workload: String, CaseIterable, Sendable {
     case ring
     /// A tree of actors with fan-out 10 sums the numbers below COUNT (default one million leaves).
     case skynet
+    /// A greenlet calls `awaitAsync` on a trivial async body COUNT times (swift: a Task awaits another actor).
+    case bridge
+    /// A Task calls `Green.run` on a trivial body COUNT times (swift: a Task awaits a new Task's value).
+    case greenFromAsync = "green-from-async"
 
     /// Parses a workload name, or throws `UsageError.unknownWorkload`.
     static func parse(_ name: String) throws -> Workload {
@@ -41,6 +45,8 @@ enum Workload: String, CaseIterable, Sendable {
         }
     }
 }
+
+extension BridgeExecutor: ExpressibleByArgument {}
 
 /// The runtime a workload runs on.
 enum Runtime: String, CaseIterable, Sendable, ExpressibleByArgument {
