@@ -9,3 +9,8 @@ swift build --build-tests
 # Serial: several tests measure process-wide figures (resident memory), and a
 # loaded 2-core machine is the target; every green test owns a thread anyway.
 swift test --skip-build --no-parallel
+# The AsyncHTTPClient sample is a package of its own that takes minutes to build the
+# first time: only in CI or when asked for (GREEN_SLOW=1).
+if [[ ${GREEN_SLOW:-} == 1 || ${CI:-} == true ]]; then
+    scripts/sample-async-http.sh
+fi

@@ -12,11 +12,15 @@ import Testing
         "spawn": ["greenlets", "spawn_and_park_s", "total_s", "ns_per_spawn", "bytes_per_parked"],
         "ring": ["hops", "seconds", "ns_per_hop"],
         "skynet": ["actors", "seconds", "sum"],
+        "bridge": ["calls", "seconds", "ns_per_call", "p50_ns", "p99_ns"],
+        "green-from-async": ["calls", "seconds", "ns_per_call", "p50_ns", "p99_ns"],
     ]
 
     static let runs: [(String, [String])] = [
         ("switch", ["1000"]), ("pingpong", ["1000"]), ("oneway", ["1000"]),
         ("fanin", ["1000", "--senders", "4"]), ("spawn", ["1000"]), ("ring", ["1000"]), ("skynet", ["1000"]),
+        ("bridge", ["1000"]), ("bridge", ["1000", "--executor", "global"]),
+        ("green-from-async", ["1000"]), ("green-from-async", ["1000", "--executor", "hub"]),
     ]
 
     func bench(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
