@@ -46,7 +46,7 @@ actor Tally {
 
     @Test func aTaskPreferringTheHubRunsOnItsThread() async throws {
         let hubThread = try await Green.run { UInt(pthread_self()) }
-        let steps = try await Task(executorPreference: Green.executor) { () -> [UInt] in
+        let steps = await Task(executorPreference: Green.executor) { () -> [UInt] in
             var seen = [UInt(pthread_self())]
             await Task.yield()
             seen.append(UInt(pthread_self()))
