@@ -12,3 +12,8 @@ swift build --build-tests
 swift test --skip-build --no-parallel
 # GreenHTTP's web chat in real browsers (installs chromium and selenium when missing).
 scripts/browser-test.sh
+# The AsyncHTTPClient sample is a package of its own that takes minutes to build the
+# first time: only in CI or when asked for (GREEN_SLOW=1).
+if [[ ${GREEN_SLOW:-} == 1 || ${CI:-} == true ]]; then
+    scripts/sample-async-http.sh
+fi
