@@ -30,7 +30,7 @@ enum OpenSSLErrors {
         case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
             return .peerCertificateMissing
         case Int32(SSL_AD_REASON_OFFSET)...:
-            return .peerAlert(alertName(text))
+            return .peerAlert(alertName(reason - Int32(SSL_AD_REASON_OFFSET), text))
         default:
             return .protocolError(text)
         }
@@ -52,8 +52,11 @@ enum OpenSSLErrors {
         }
     }
 
-    /// "sslv3 alert certificate expired" -> "certificate expired".
-    static func alertName(_ text: String) -> String {
+    /// The alert's name as the RFC spells it ("unknown CA"), or else from the
+    /// error's text ("sslv3 alert certificate expired" -> "certificate expired").
+    static func alertName(_ alert: Int32, _ text: String) -> String {
+        let name = String(cString: SSL_alert_desc_string_long(alert))
+        if name != "unknown" { return name }
         for prefix in ["tlsv13 alert ", "tlsv1 alert ", "sslv3 alert "] where text.hasPrefix(prefix) {
             return String(text.dropFirst(prefix.count))
         }
