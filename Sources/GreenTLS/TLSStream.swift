@@ -165,11 +165,12 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
     /// Encrypts and sends what can go now of `buffer` (at least one byte),
     /// waiting only while nothing can.
     /// - Returns: the byte count sent.
-    /// - Throws: `SocketError` (`brokenPipe`, `connectionReset`, `timedOut`);
-    ///   `TLSError`s; injected errors.
+    /// - Throws: `SocketError` (`brokenPipe`, `connectionReset`, `timedOut`;
+    ///   `closed` after `shutdown` or `close`); `TLSError`s; injected errors.
     /// - Note: may switch. Same hub only.
     public func send(_ buffer: UnsafeRawBufferPointer, timeout: Duration? = nil) throws -> Int {
         guard buffer.count > 0 else { return 0 }
+        if sentCloseNotify { throw SocketError.closed }
         var deadline: ContinuousClock.Instant?? = nil
         let count = Int32(clamping: buffer.count)
         return Int(try drive(timeout: timeout, deadline: &deadline) { SSL_write($0, buffer.baseAddress, count) })
@@ -180,6 +181,7 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
     ///   send outlasts `timeout` (part of the data may have gone).
     /// - Note: may switch. Same hub only.
     public func sendAll(_ buffer: UnsafeRawBufferPointer, timeout: Duration? = nil) throws {
+        if sentCloseNotify && buffer.count > 0 { throw SocketError.closed }
         var deadline: ContinuousClock.Instant?? = nil
         var offset = 0
         while offset < buffer.count {
@@ -279,7 +281,11 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
             bio.pointee.last_errno = 0
             ERR_clear_error()
             let rc = call(ssl)
-            if rc > 0 { return rc }
+            if rc > 0 {
+                // A first recv or send makes the handshake when handshake() was not called.
+                if !isHandshakeComplete && SSL_is_init_finished(ssl) == 1 { isHandshakeComplete = true }
+                return rc
+            }
             let code = SSL_get_error(ssl, rc)
             switch code {
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:

@@ -26,6 +26,26 @@ import Testing
         #expect(version == "TLSv1.3")
     }
 
+    @Test func theFirstSendMakesTheHandshakeWhenNobodyAskedForIt() throws {
+        let certs = try TestCertificates.shared()
+        let (reply, done, sendAfterShutdown) = try green { () -> (String?, Bool, (any Error)?) in
+            let server = try startTLSEchoServer(try certs.serverConfiguration())
+            defer { try? server.stop() }
+            let socket = try Socket.connect(host: "127.0.0.1", port: server.port, timeout: .seconds(30))
+            let tls = try TLSStream(client: socket, serverName: "localhost", configuration: try certs.clientConfiguration())
+            defer { tls.close() }
+            try tls.sendAll("implicit\n", timeout: .seconds(30))
+            let reply = try BufferedReader(tls).readLine(timeout: .seconds(30))
+            try tls.shutdown(timeout: .seconds(30))
+            var error: (any Error)?
+            do { try tls.sendAll("late\n") } catch let e { error = e }
+            return (reply, tls.isHandshakeComplete, error)
+        }
+        #expect(reply == "implicit")
+        #expect(done)
+        #expect(sendAfterShutdown as? SocketError == .closed)
+    }
+
     @Test func connectsByIPAddressVerifiedAgainstTheCertificatesAddresses() throws {
         let certs = try TestCertificates.shared()
         let reply = try green { () -> String? in

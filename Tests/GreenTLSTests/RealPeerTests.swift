@@ -77,6 +77,20 @@ import Testing
         #expect(error as? TLSError == .protocolError("unsupported protocol"))
     }
 
+    @Test func greenServerRefusesRenegotiation() throws {
+        let certs = try TestCertificates.shared()
+        let result = try green { () -> (status: Int32, stdout: String, stderr: String) in
+            let server = try startTLSEchoServer(try certs.serverConfiguration())
+            defer { try? server.stop() }
+            // s_client renegotiates (TLS 1.2) when it reads "R" on a line of its own.
+            return try runToolGreen("openssl", [
+                "s_client", "-tls1_2", "-connect", "127.0.0.1:\(server.port)", "-CAfile", certs.ca,
+            ], stdin: "R\n")
+        }
+        #expect((result.stdout + result.stderr).contains("RENEGOTIATING"))
+        #expect((result.stdout + result.stderr).contains("no renegotiation"))
+    }
+
     @Test func curlFetchesFromAGreenHTTPSServer() throws {
         let certs = try TestCertificates.shared()
         let (result, alpn, sni) = try green { () -> ((status: Int32, stdout: String, stderr: String), String?, String?) in
