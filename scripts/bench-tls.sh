@@ -15,7 +15,7 @@
 #   --key     the server certificate's key: ec (P-256, default) or rsa (2048 bits)
 # Environment:
 #   GREEN_BENCH_SCRATCH  build folder (default .build-bench: apart from a dev build)
-#   GREEN_BENCH_PORT     first port used (default 18800; three ports from it)
+#   GREEN_BENCH_PORT     first port used (default 28440; three ports from it)
 #   PYTHON               the Python with gevent (default python3; `pip install gevent`)
 #
 # Each server runs on CPU 0 and the load generator on CPU 1 (taskset, when
@@ -27,7 +27,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 scratch=${GREEN_BENCH_SCRATCH:-$repo/.build-bench}
-base_port=${GREEN_BENCH_PORT:-18800}
+base_port=${GREEN_BENCH_PORT:-28440}
 python=${PYTHON:-python3}
 runs=3
 scale=1
@@ -86,10 +86,15 @@ fi
 start_server() {
     local port=$1
     shift
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "port $port is taken by another program (set GREEN_BENCH_PORT)" >&2
+        return 1
+    fi
     "${server_cpu[@]}" "$@" >/dev/null 2>&1 &
     server_pid=$!
     for _ in $(seq 1 200); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        kill -0 "$server_pid" 2>/dev/null || break
         sleep 0.05
     done
     echo "server '$*' did not open port $port" >&2
@@ -123,10 +128,19 @@ bench() {
             args+=(--concurrency "$hs_concurrency" --handshakes "$hs_total")
         fi
         echo "run $r/$runs: $label ($mode)" >&2
-        local t0 t1
+        local t0 t1 ready="" status=0
+        # The load generator connects, says "ready", and starts on our "go": the
+        # server's CPU is read around the timed part only (not the echo's setup handshakes).
+        coproc LOAD { "${client_cpu[@]}" "$bin/green-tls-load" "$mode" "${args[@]}" --start-on-stdin; }
+        local load_pid=$LOAD_PID load_out=${LOAD[0]} load_in=${LOAD[1]}
+        read -r ready <&"$load_out" || true
         t0=$(cpu_ticks "$server_pid")
-        if line=$("${client_cpu[@]}" "$bin/green-tls-load" "$mode" "${args[@]}"); then
-            t1=$(cpu_ticks "$server_pid")
+        echo go >&"$load_in"
+        line=""
+        read -r line <&"$load_out" || true
+        t1=$(cpu_ticks "$server_pid")
+        wait "$load_pid" || status=$?
+        if [[ $ready == ready && $status == 0 && -n $line ]]; then
             # The server's own CPU time per operation: what it costs, whoever is the bottleneck.
             local ops secs
             ops=$(field "$line" "$ops_key") secs=$(field "$line" seconds)

@@ -37,6 +37,17 @@ struct Common: ParsableArguments {
     @Option(help: "A label printed as server=LABEL.")
     var label: String = "server"
 
+    @Flag(help: "Print \"ready\" once connected and start on a line from stdin (lets a script measure the server's CPU over the timed part only).")
+    var startOnStdin = false
+
+    /// Waits for the go, when asked to (blocks the thread: nothing else runs yet).
+    func awaitStart() {
+        guard startOnStdin else { return }
+        print("ready")
+        fflush(stdout)
+        _ = readLine()
+    }
+
     func tls() throws -> TLSConfiguration {
         if let ca { return try .client(trust: .certificateAuthorities(.file(ca))) }
         return try .insecureClientWithoutVerification()
@@ -94,6 +105,7 @@ struct HandshakeLoad: ParsableCommand {
         let tls = try common.tls()
         let payload = line(64)
         var started = 0
+        common.awaitStart()
         let clock = ContinuousClock()
         let start = clock.now
         var workers: [Greenlet<Void>] = []
@@ -142,6 +154,7 @@ struct EchoLoad: ParsableCommand {
         latencies.reserveCapacity(connections * requests)
         var streams: [TLSStream] = []
         for _ in 0..<connections { streams.append(try common.connect(tls)) }
+        common.awaitStart()
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = Duration.seconds(common.timeout)

@@ -36,6 +36,14 @@ static inline void green_ssl_ctx_set_defaults(SSL_CTX *ctx) {
     SSL_CTX_set_read_ahead(ctx, 1);
 }
 
+// MARK: - The error queue
+
+/// Empties this thread's error queue when it holds anything: cheaper than
+/// ERR_clear_error, which walks all its slots even when the queue is empty.
+static inline void green_err_clear(void) {
+    if (ERR_peek_error() != 0) ERR_clear_error();
+}
+
 // MARK: - Per-connection settings
 
 static inline int green_ssl_set_sni(SSL *ssl, const char *name) {
@@ -48,10 +56,16 @@ static inline int green_ssl_set_sni(SSL *ssl, const char *name) {
 /// `fd` is refreshed before every OpenSSL call (-1 once the socket is closed);
 /// `last_errno` is the errno of the last failed send or recv, kept because
 /// OpenSSL may call other functions (which may set errno) before returning.
+/// `drained` is set when a recv returned less than asked: the socket is most
+/// likely empty, so the next read says "would block" without a syscall; the
+/// stream then waits for readability (level-triggered, so data that came
+/// meanwhile is reported at once) and clears `drained` before calling
+/// OpenSSL again. This saves the EAGAIN recv of every request-response turn.
 typedef struct green_bio_state {
     int fd;
     int last_errno;
     int saw_eof;
+    int drained;
 } green_bio_state;
 
 static inline int green_bio_write(BIO *b, const char *buf, int len) {
@@ -72,6 +86,11 @@ static inline int green_bio_write(BIO *b, const char *buf, int len) {
 static inline int green_bio_read(BIO *b, char *buf, int len) {
     green_bio_state *st = (green_bio_state *)BIO_get_data(b);
     BIO_clear_retry_flags(b);
+    if (st->drained) {
+        st->last_errno = EAGAIN;
+        BIO_set_retry_read(b);
+        return -1;
+    }
     ssize_t n;
     do {
         n = recv(st->fd, buf, (size_t)len, 0);
@@ -82,6 +101,7 @@ static inline int green_bio_read(BIO *b, char *buf, int len) {
         return -1;
     }
     if (n == 0) st->saw_eof = 1;
+    else if (n < len) st->drained = 1;
     return (int)n;
 }
 

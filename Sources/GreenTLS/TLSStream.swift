@@ -93,7 +93,7 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
         self.serverName = serverName
         self.ssl = ssl
         bio = .allocate(capacity: 1)
-        bio.initialize(to: green_bio_state(fd: socket.fd, last_errno: 0, saw_eof: 0))
+        bio.initialize(to: green_bio_state(fd: socket.fd, last_errno: 0, saw_eof: 0, drained: 0))
         BIO_set_data(b, bio)
         SSL_set_bio(ssl, b, b)  // the session owns the BIO now
     }
@@ -219,9 +219,9 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
     public func close() {
         if !socket.isClosed, isHandshakeComplete, failure == nil, !sentCloseNotify {
             bio.pointee.fd = socket.fd
-            ERR_clear_error()
+            green_err_clear()
             _ = SSL_shutdown(ssl)  // best effort: a full socket just gets no close_notify
-            ERR_clear_error()
+            green_err_clear()
             sentCloseNotify = true
         }
         bio.pointee.fd = -1
@@ -279,7 +279,7 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
             if socket.isClosed { throw SocketError.closed }
             bio.pointee.fd = socket.fd
             bio.pointee.last_errno = 0
-            ERR_clear_error()
+            green_err_clear()
             let rc = call(ssl)
             if rc > 0 {
                 // A first recv or send makes the handshake when handshake() was not called.
@@ -294,6 +294,8 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
                     deadline = .some(timeout.map { ContinuousClock.now + $0 })
                 }
                 try wait(forReading: code == SSL_ERROR_WANT_READ, until: deadline!)
+                // Readable (or writable) now: the next recv is a real one.
+                bio.pointee.drained = 0
             case SSL_ERROR_ZERO_RETURN:
                 return 0
             case SSL_ERROR_SYSCALL:
