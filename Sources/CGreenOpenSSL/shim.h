@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -32,7 +33,7 @@ static inline int green_ssl_ctx_add1_chain_cert(SSL_CTX *ctx, X509 *cert) {
 /// several records, not one for a header and one for a body).
 static inline void green_ssl_ctx_set_defaults(SSL_CTX *ctx) {
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_NO_AUTO_CHAIN);
     SSL_CTX_set_read_ahead(ctx, 1);
 }
 
@@ -52,25 +53,77 @@ static inline int green_ssl_set_sni(SSL *ssl, const char *name) {
 
 // MARK: - A socket BIO of our own
 
-/// The state of one connection's BIO, owned by its TLSStream.
-/// `fd` is refreshed before every OpenSSL call (-1 once the socket is closed);
-/// `last_errno` is the errno of the last failed send or recv, kept because
-/// OpenSSL may call other functions (which may set errno) before returning.
-/// `drained` is set when a recv returned less than asked: the socket is most
-/// likely empty, so the next read says "would block" without a syscall; the
-/// stream then waits for readability (level-triggered, so data that came
-/// meanwhile is reported at once) and clears `drained` before calling
-/// OpenSSL again. This saves the EAGAIN recv of every request-response turn.
+/// The state of one connection's BIO, owned by its TLSStream (one hub, one
+/// thread: no locking).
+///
+/// - `fd` is refreshed before every OpenSSL call (-1 once the socket is closed).
+/// - `last_errno` is the errno of the last failed send or recv, kept because
+///   OpenSSL may call other functions (which may set errno) before returning.
+/// - `drained` is set when a recv returned less than asked: the socket is most
+///   likely empty, so the next read says "would block" without a syscall; the
+///   stream then waits for readability (level-triggered, so data that came
+///   meanwhile is reported at once) and clears `drained` before calling
+///   OpenSSL again. This saves the EAGAIN recv of every request-response turn.
+/// - `out` holds records written and not yet sent (up to GREEN_BIO_OUT_CAP
+///   bytes; bigger writes go straight to the socket once it is empty). The
+///   stream sends them with green_bio_flush_out: at the end of every send,
+///   before it parks to read, on close. So one call's records leave in one
+///   segment: a TLS 1.3 server's session tickets go with its first answer,
+///   not in two segments of their own. OpenSSL's BIO_flush is a no-op here.
 typedef struct green_bio_state {
     int fd;
     int last_errno;
     int saw_eof;
     int drained;
+    unsigned char *out;
+    size_t out_start;
+    size_t out_end;
 } green_bio_state;
+
+#define GREEN_BIO_OUT_CAP 8192
+
+/// Sends the held records. Returns 1 when all went, 0 when the socket is
+/// full (some may remain; `last_errno` is EAGAIN), -1 on an error (`last_errno`).
+static inline int green_bio_flush_out(green_bio_state *st) {
+    while (st->out_end > st->out_start) {
+        ssize_t n = send(st->fd, st->out + st->out_start, st->out_end - st->out_start, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            st->last_errno = errno;
+            return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+        }
+        st->out_start += (size_t)n;
+    }
+    st->out_start = st->out_end = 0;
+    return 1;
+}
+
+/// Bytes held and not yet sent.
+static inline size_t green_bio_pending_out(const green_bio_state *st) { return st->out_end - st->out_start; }
+
+/// Frees the held bytes' buffer (the stream's deinit).
+static inline void green_bio_free_out(green_bio_state *st) {
+    free(st->out);
+    st->out = NULL;
+    st->out_start = st->out_end = 0;
+}
 
 static inline int green_bio_write(BIO *b, const char *buf, int len) {
     green_bio_state *st = (green_bio_state *)BIO_get_data(b);
     BIO_clear_retry_flags(b);
+    if (len <= 0) return 0;
+    if (st->out_end + (size_t)len > GREEN_BIO_OUT_CAP && st->out_end > 0) {
+        int r = green_bio_flush_out(st);
+        if (r == 0) BIO_set_retry_write(b);
+        if (r <= 0) return -1;
+    }
+    if (st->out == NULL && (size_t)len <= GREEN_BIO_OUT_CAP) st->out = (unsigned char *)malloc(GREEN_BIO_OUT_CAP);
+    if (st->out != NULL && (size_t)len <= GREEN_BIO_OUT_CAP) {
+        memcpy(st->out + st->out_end, buf, (size_t)len);
+        st->out_end += (size_t)len;
+        return len;
+    }
+    // Too big to hold (or no memory): straight to the socket, which is empty now.
     ssize_t n;
     do {
         n = send(st->fd, buf, (size_t)len, MSG_NOSIGNAL);
@@ -114,7 +167,8 @@ static inline long green_bio_ctrl(BIO *b, int cmd, long num, void *ptr) {
     (void)ptr;
     green_bio_state *st = (green_bio_state *)BIO_get_data(b);
     switch (cmd) {
-    case BIO_CTRL_FLUSH: return 1;  // nothing is buffered here
+    case BIO_CTRL_FLUSH: return 1;  // the stream sends held records itself (see green_bio_state)
+    case BIO_CTRL_WPENDING: return st != NULL ? (long)green_bio_pending_out(st) : 0;
     case BIO_CTRL_EOF: return st != NULL && st->saw_eof;  // lets OpenSSL report a truncation
     case BIO_CTRL_DUP: return 1;
     default: return 0;

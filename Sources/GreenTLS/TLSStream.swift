@@ -93,13 +93,14 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
         self.serverName = serverName
         self.ssl = ssl
         bio = .allocate(capacity: 1)
-        bio.initialize(to: green_bio_state(fd: socket.fd, last_errno: 0, saw_eof: 0, drained: 0))
+        bio.initialize(to: green_bio_state(fd: socket.fd, last_errno: 0, saw_eof: 0, drained: 0, out: nil, out_start: 0, out_end: 0))
         BIO_set_data(b, bio)
         SSL_set_bio(ssl, b, b)  // the session owns the BIO now
     }
 
     deinit {
         SSL_free(ssl)
+        green_bio_free_out(bio)
         bio.deallocate()
     }
 
@@ -145,6 +146,11 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
         var deadline: ContinuousClock.Instant?? = nil
         _ = try drive(timeout: timeout, deadline: &deadline) { SSL_do_handshake($0) }
         isHandshakeComplete = true
+        // What a TLS 1.3 server holds now is its session tickets: they wait to
+        // leave with its first answer. Anything else the peer needs goes now.
+        if configuration.role == .client || SSL_version(ssl) != TLS1_3_VERSION {
+            try flushOutput(timeout: timeout, deadline: &deadline)
+        }
     }
 
     // MARK: - Reading and writing
@@ -173,7 +179,9 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
         if sentCloseNotify { throw SocketError.closed }
         var deadline: ContinuousClock.Instant?? = nil
         let count = Int32(clamping: buffer.count)
-        return Int(try drive(timeout: timeout, deadline: &deadline) { SSL_write($0, buffer.baseAddress, count) })
+        let sent = Int(try drive(timeout: timeout, deadline: &deadline) { SSL_write($0, buffer.baseAddress, count) })
+        try flushOutput(timeout: timeout, deadline: &deadline)
+        return sent
     }
 
     /// Encrypts and sends all of `buffer`.
@@ -190,6 +198,7 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
                 SSL_write($0, buffer.baseAddress! + offset, count)
             })
         }
+        try flushOutput(timeout: timeout, deadline: &deadline)
     }
 
     // MARK: - Ending
@@ -210,6 +219,7 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
             return rc >= 0 ? 1 : rc
         }
         sentCloseNotify = true
+        try flushOutput(timeout: timeout, deadline: &deadline)
     }
 
     /// Sends `close_notify` if the socket takes it at once, then closes the
@@ -217,12 +227,16 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
     /// Closing twice does nothing.
     /// - Note: never switches. Same hub only.
     public func close() {
-        if !socket.isClosed, isHandshakeComplete, failure == nil, !sentCloseNotify {
+        if !socket.isClosed {
             bio.pointee.fd = socket.fd
-            green_err_clear()
-            _ = SSL_shutdown(ssl)  // best effort: a full socket just gets no close_notify
-            green_err_clear()
-            sentCloseNotify = true
+            if isHandshakeComplete && !sentCloseNotify && failure == nil {
+                green_err_clear()
+                _ = SSL_shutdown(ssl)
+                green_err_clear()
+                sentCloseNotify = true
+            }
+            // Best effort: what the socket does not take now is dropped.
+            _ = green_bio_flush_out(bio)
         }
         bio.pointee.fd = -1
         socket.close()
@@ -289,9 +303,12 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
             let code = SSL_get_error(ssl, rc)
             switch code {
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
-                if deadline == nil {
-                    if let timeout, timeout < .zero { throw GreenError.negativeTimeout(timeout) }
-                    deadline = .some(timeout.map { ContinuousClock.now + $0 })
+                try fixDeadline(&deadline, timeout)
+                if code == SSL_ERROR_WANT_READ && green_bio_pending_out(bio) > 0 {
+                    // The peer may wait for what we hold (a handshake flight): send it
+                    // before parking. After the handshake only tickets or alerts can
+                    // be held; a writer greenlet may be waiting to write, so do not wait.
+                    try flushOutput(blocking: !isHandshakeComplete, deadline: deadline!)
                 }
                 try wait(forReading: code == SSL_ERROR_WANT_READ, until: deadline!)
                 // Readable (or writable) now: the next recv is a real one.
@@ -311,6 +328,39 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
         }
     }
 
+    @inline(__always)
+    private func fixDeadline(_ deadline: inout ContinuousClock.Instant??, _ timeout: Duration?) throws {
+        if deadline == nil {
+            if let timeout, timeout < .zero { throw GreenError.negativeTimeout(timeout) }
+            deadline = .some(timeout.map { ContinuousClock.now + $0 })
+        }
+    }
+
+    /// Sends the records our BIO holds (see `green_bio_state`), waiting while the socket is full.
+    @inline(__always)
+    private func flushOutput(timeout: Duration?, deadline: inout ContinuousClock.Instant??) throws {
+        if green_bio_pending_out(bio) == 0 { return }
+        try fixDeadline(&deadline, timeout)
+        try flushOutput(blocking: true, deadline: deadline!)
+    }
+
+    /// Sends the records our BIO holds; when the socket is full, waits if
+    /// `blocking`, else leaves the rest for later.
+    private func flushOutput(blocking: Bool, deadline: ContinuousClock.Instant?) throws {
+        while true {
+            if socket.isClosed { throw SocketError.closed }
+            bio.pointee.fd = socket.fd
+            switch green_bio_flush_out(bio) {
+            case 1: return
+            case 0:
+                if !blocking { return }
+                try wait(forReading: false, until: deadline)
+            default:
+                throw fail(SocketError.from(errno: bio.pointee.last_errno, call: "send"))
+            }
+        }
+    }
+
     /// Parks until the socket is ready; a timeout during the handshake is `handshakeTimedOut`.
     private func wait(forReading: Bool, until deadline: ContinuousClock.Instant?) throws {
         var left: Duration? = nil
@@ -325,8 +375,13 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
         }
     }
 
+    /// Records `error` as final. An alert OpenSSL wrote about it is sent if the socket takes it at once.
     private func fail(_ error: any Error) -> any Error {
         failure = error
+        if !socket.isClosed {
+            bio.pointee.fd = socket.fd
+            _ = green_bio_flush_out(bio)
+        }
         return error
     }
 
