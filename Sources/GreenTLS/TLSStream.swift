@@ -14,7 +14,9 @@ import Green
 /// OpenSSL does the I/O on the socket's descriptor (non-blocking, through a
 /// BIO of ours that never raises SIGPIPE); when it says "want read" or "want
 /// write", the greenlet parks on the socket's watcher and calls OpenSSL
-/// again, so other greenlets run meanwhile and the hub never blocks.
+/// again, so other greenlets run meanwhile and the hub never blocks. The
+/// records one call writes leave in one `send`, at the end of a `send`/
+/// `sendAll`/`shutdown`, before the stream parks to read, and on `close`.
 ///
 /// - The handshake happens in `handshake(timeout:)`, or else at the first
 ///   `recv` or `send`. Failures are `TLSError`s saying what failed.
