@@ -166,6 +166,15 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
     public func recv(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration? = nil) throws -> Int {
         guard buffer.count > 0 else { return 0 }
         var deadline: ContinuousClock.Instant?? = nil
+        // After a short read, with nothing left in OpenSSL's buffers and no
+        // close_notify seen, SSL_read could only say "want read": wait first.
+        if bio.pointee.drained != 0, isHandshakeComplete, failure == nil, !socket.isClosed,
+           SSL_has_pending(ssl) == 0, SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN == 0 {
+            try fixDeadline(&deadline, timeout)
+            if green_bio_pending_out(bio) > 0 { try flushOutput(blocking: false, deadline: deadline!) }
+            try wait(forReading: true, until: deadline!)
+            bio.pointee.drained = 0
+        }
         let count = Int32(clamping: buffer.count)
         return Int(try drive(timeout: timeout, deadline: &deadline) { SSL_read($0, buffer.baseAddress, count) })
     }

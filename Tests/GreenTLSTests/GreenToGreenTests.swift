@@ -133,6 +133,27 @@ import Testing
         #expect(again.isEmpty)
     }
 
+    @Test func closeNotifyOnAnOpenConnectionEndsTheStreamAndRepliesStillGo() throws {
+        let certs = try TestCertificates.shared()
+        let (line, end, again, reply) = try green { () -> (String?, Int, Int, String?) in
+            let r = try handshakePair(server: try certs.serverConfiguration(), client: try certs.clientConfiguration())
+            defer { r.client.close(); r.server.close() }
+            try r.server.sendAll("last words\n")
+            try r.server.shutdown(timeout: .seconds(30))  // close_notify; the TCP connection stays open
+            let reader = BufferedReader(r.client)
+            let line = try reader.readLine(timeout: .seconds(30))
+            let end = try reader.read(timeout: .seconds(30)).count
+            let again = try r.client.recv(timeout: .seconds(30)).count
+            // Half-closed: the client may still answer, the server still read.
+            try r.client.sendAll("answer\n")
+            return (line, end, again, try BufferedReader(r.server).readLine(timeout: .seconds(30)))
+        }
+        #expect(line == "last words")
+        #expect(end == 0)
+        #expect(again == 0)
+        #expect(reply == "answer")
+    }
+
     @Test func aPeerClosingWithoutCloseNotifyIsATruncation() throws {
         let certs = try TestCertificates.shared()
         let (error, first) = try green { () -> ((any Error)?, String?) in
