@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Green", targets: ["Green"]),
         .library(name: "GreenActors", targets: ["GreenActors"]),
+        .library(name: "GreenTLS", targets: ["GreenTLS"]),
         .executable(name: "GreenDemo", targets: ["GreenDemo"]),
         .executable(name: "PingPong", targets: ["PingPong"]),
     ],
@@ -74,7 +75,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "Echo",
-            dependencies: ["Green", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Green", "GreenTLS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Samples/Echo"
         ),
         .executableTarget(
@@ -117,6 +118,25 @@ let package = Package(
             name: "GreenActorsTests",
             dependencies: ["GreenActors", "Green"],
             path: "Tests/GreenActorsTests"
+        ),
+        // TLS on green sockets (issue 16): OpenSSL 3 from Debian's libssl-dev,
+        // GreenTLS over Green's ByteStream, its tests (real openssl and curl
+        // peers), and the TLS load generator of scripts/bench-tls.sh.
+        .systemLibrary(name: "CGreenOpenSSL", path: "Sources/CGreenOpenSSL", providers: [.apt(["libssl-dev"])]),
+        .target(
+            name: "GreenTLS",
+            dependencies: ["Green", "CGreenOpenSSL", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/GreenTLS"
+        ),
+        .testTarget(
+            name: "GreenTLSTests",
+            dependencies: ["GreenTLS", "Green", "Echo"],
+            path: "Tests/GreenTLSTests"
+        ),
+        .executableTarget(
+            name: "green-tls-load",
+            dependencies: ["Green", "GreenTLS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/GreenTLSLoad"
         ),
     ],
     swiftLanguageModes: [.v5]

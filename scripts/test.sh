@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-libev.sh
 scripts/ensure-http-parser.sh
+scripts/ensure-openssl.sh  # GreenTLS: libssl-dev, and openssl + curl for its tests
 # The chat-room tests open a thousand sockets at once.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 swift build --build-tests

@@ -1,6 +1,6 @@
-/// Buffered writing to a socket: many small writes, one `send` (gevent's
-/// `makefile('w')`). Nothing is sent until `flush` or until the buffer holds
-/// `capacity` bytes.
+/// Buffered writing to a socket or any `ByteStream` (a TLS stream): many
+/// small writes, one `send` (gevent's `makefile('w')`). Nothing is sent
+/// until `flush` or until the buffer holds `capacity` bytes.
 ///
 /// One greenlet writes at a time. A final class: writes block inside its methods.
 ///
@@ -9,16 +9,20 @@
 /// to that hub, and a write from another hub or thread stops the program with
 /// a message naming both hubs.
 public final class BufferedWriter {
-    /// The socket written to.
-    public let socket: Socket
+    /// The stream written to.
+    public let stream: any ByteStream
+    /// The socket written to, when the stream is a plain `Socket` (nil for a TLS stream).
+    public var socket: Socket? { stream as? Socket }
     /// The byte count at which `write` flushes by itself.
     public let capacity: Int
     private var buffer: [UInt8] = []
     private var owner = FirstUseHub()
 
-    /// A writer over `socket` that flushes by itself past `capacity` bytes.
-    public init(_ socket: Socket, capacity: Int = 16384) {
-        self.socket = socket
+    /// A writer over `stream` (a `Socket`, a TLS stream) that flushes by
+    /// itself past `capacity` bytes.
+    /// - Note: never switches.
+    public init(_ stream: any ByteStream, capacity: Int = 16384) {
+        self.stream = stream
         self.capacity = max(1, capacity)
         buffer.reserveCapacity(self.capacity)
     }
@@ -55,7 +59,7 @@ public final class BufferedWriter {
     }
 
     /// Sends everything buffered. On an error what was not sent stays buffered.
-    /// - Throws: the socket's errors (`brokenPipe`, `connectionReset`,
+    /// - Throws: the stream's errors (`brokenPipe`, `connectionReset`,
     ///   `timedOut` for the whole flush...); injected errors.
     /// - Note: may switch.
     public func flush(timeout: Duration? = nil) throws {
@@ -74,7 +78,7 @@ public final class BufferedWriter {
                     left = deadline - ContinuousClock.now
                     if left! <= .zero { throw SocketError.timedOut }
                 }
-                sent += try socket.send(UnsafeRawBufferPointer(rebasing: raw[sent...]), timeout: left)
+                sent += try stream.send(UnsafeRawBufferPointer(rebasing: raw[sent...]), timeout: left)
             }
         }
     }
