@@ -15,7 +15,9 @@
 %% ring, skynet (COUNT defaults to 1000000 leaves), pairs, and restart (COUNT crash and
 %% restart cycles of a one_for_one supervisor's permanent child: `restarts seconds
 %% ns_per_restart`, as issue 14's green-bench restart). `--hubs N` sets schedulers_online
-%% to N (at most the +S count). Usage errors exit with 64; a failed workload exits with 1.
+%% to N (at most the +S count). Lines end with `hubs=N` (schedulers online) where
+%% green-bench's green lines do: on several hubs, and for pairs. Usage errors exit with 64; a
+%% failed workload exits with 1.
 -module(green_peer).
 -mode(compile).
 -export([main/1, init/1, start_crasher/1]).
@@ -29,7 +31,10 @@ main(Args) ->
                    io:format(standard_error, "green_peer: ~s~n", [Why]),
                    halt(1)
            end,
-    io:put_chars([Line, $\n]),
+    %% As green-bench's green lines: `hubs=N` last on several hubs and on pairs.
+    Hubs = erlang:system_info(schedulers_online),
+    HubsPair = [[" hubs=", int(Hubs)] || Hubs > 1 orelse Workload =:= "pairs"],
+    io:put_chars([Line, HubsPair, $\n]),
     halt(0).
 
 %% ---- command line ----

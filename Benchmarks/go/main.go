@@ -12,7 +12,9 @@
 // leaves), pairs. `--buffer B` gives oneway's and fanin's channel B slots (default 0: unbuffered).
 // `--switch chan` hands a token over an unbuffered channel instead of calling runtime.Gosched.
 // `--hubs N` is accepted for symmetry with green-bench and sets GOMAXPROCS to N.
-// Usage errors exit with 64; a workload that fails (a wrong skynet sum) exits with 1.
+// Lines end with `hubs=GOMAXPROCS` where green-bench's green lines end with `hubs=N`: on
+// several hubs, and for pairs. Usage errors exit with 64; a workload that fails (a wrong
+// skynet sum) exits with 1.
 // Standard library only: build with `go build` in this folder (go.mod has no requirements).
 package main
 
@@ -194,6 +196,10 @@ func main() {
 		r = pairs(o.count, o.pairs)
 	default:
 		usage("unknown workload '%s'; expected one of: switch, pingpong, oneway, fanin, spawn, ring, skynet, pairs", o.workload)
+	}
+	// As green-bench's green lines: `hubs=N` last on several hubs and on pairs.
+	if procs := runtime.GOMAXPROCS(0); procs > 1 || o.workload == "pairs" {
+		r.addInt("hubs", int64(procs))
 	}
 	fmt.Println(r)
 }
