@@ -290,16 +290,16 @@ ratio() {
     calc "$1 / $2"
 }
 
-# verdict TEXT VALUE CONDITION: TEXT, and with VALUE the value and ✅ or ❌ as CONDITION (awk,
-# on x = VALUE) holds.
+# verdict TEXT VALUE CONDITION [UNIT]: TEXT, and with VALUE the value (followed by UNIT,
+# default ×) and ✅ or ❌ as CONDITION (awk, on x = VALUE) holds.
 verdict() {
-    local text=$1 value=$2 condition=$3
+    local text=$1 value=$2 condition=$3 unit=${4:-×}
     if [[ -z $value ]]; then
         echo "$text"
     elif [[ $(calc "(x = $value) >= 0 && ($condition) ? 1 : 0" %d) == 1 ]]; then
-        echo "$text: $value ✅"
+        echo "$text: $value$unit ✅"
     else
-        echo "$text: $value ❌"
+        echo "$text: $value$unit ❌"
     fi
 }
 
@@ -333,7 +333,8 @@ two_core_rows=(
     "2 skynet 1000000"
 )
 
-declare -A lines=()   # "TABLE:ROW:RUNTIME" -> the run's line
+declare -A lines=()      # "TABLE:ROW:RUNTIME" -> the run's line (empty: it failed)
+declare -A workloads=()  # "TABLE:ROW" -> the row's workload
 
 # measure TABLE ROWS...: runs every row on every runtime that has it, into $lines.
 measure() {
@@ -342,6 +343,7 @@ measure() {
     for spec in "$@"; do
         read -r hubs workload count rest <<<"$spec"
         count=$((count / scale))
+        workloads[$table:$row]=$workload
         for runtime in $(runtimes_for "$workload"); do
             [[ $runtime == green || $runtime == swift ]] || has_peer "$runtime" || continue
             # shellcheck disable=SC2086 # $rest holds extra options, split on purpose
@@ -399,7 +401,7 @@ target() {
                 echo "≤ 0.8× best of Swift, Go, Erlang and ≤ 4,500 B parked (#12)"
             fi ;;
         one:1:skynet) verdict "≤ 1.0× Go (#12)" "$(green_ratio one "$row" skynet go)" "x <= 1.0" ;;
-        one:1:restart) verdict "≤ 10 µs a restart (#14)" "$(field "$green" ns_per_restart)" "x <= 10000" ;;
+        one:1:restart) verdict "≤ 10 µs a restart (#14)" "$(field "$green" ns_per_restart)" "x <= 10000" " ns" ;;
         two:2:pairs)
             local msgs_one msgs_two
             msgs_one=$(field "${lines[two:$((row - 1)):green]-}" msgs_per_s) msgs_two=$(field "$green" msgs_per_s)
@@ -442,7 +444,7 @@ render() {
 scaling() {
     local r
     r=$(ratio "$(field "${lines[two:1:$1]-}" msgs_per_s)" "$(field "${lines[two:0:$1]-}" msgs_per_s)")
-    echo "${r:+${r}×}${r:-n/a}"
+    if [[ -n $r ]]; then echo "${r}×"; else echo "n/a"; fi
 }
 
 # raw TABLE ROWS: every line of a table's runs in order, n/a where a run failed.
@@ -451,7 +453,7 @@ raw() {
     for ((row = 0; row < $2; row++)); do
         for runtime in green swift go erlang boost; do
             [[ -v "lines[$table:$row:$runtime]" ]] || continue
-            echo "${lines[$table:$row:$runtime]:-row $((row + 1)) runtime=$runtime n/a}"
+            echo "${lines[$table:$row:$runtime]:-workload=${workloads[$table:$row]} runtime=$runtime n/a}"
         done
     done
 }
