@@ -5,7 +5,10 @@ import GreenActors
 import Histogram
 
 /// Runs `workload` on green threads and actors and reports what it measured.
-func runGreenWorkload(_ workload: Workload, count: Int, senders: Int, hubs: Int) throws -> Report {
+func runGreenWorkload(_ workload: Workload, count: Int, senders: Int, pairs: Int, hubs: Int) throws -> Report {
+    if hubs > 1 || workload == .pairs {
+        return try runMultiHubWorkload(workload, count: count, senders: senders, pairs: pairs, hubs: hubs)
+    }
     switch workload {
     case .switch: return try greenSwitch(count)
     case .pingpong: return try greenPingPong(count)
@@ -14,6 +17,7 @@ func runGreenWorkload(_ workload: Workload, count: Int, senders: Int, hubs: Int)
     case .spawn: return try greenSpawn(count)
     case .ring: return try greenRing(count)
     case .skynet: return try greenSkynet(leaves: count)
+    case .pairs: fatalError("pairs runs on a runtime")
     }
 }
 

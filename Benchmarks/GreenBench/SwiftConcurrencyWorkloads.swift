@@ -6,7 +6,7 @@
 import Histogram
 
 /// Runs `workload` on Swift concurrency and reports what it measured.
-func runSwiftWorkload(_ workload: Workload, count: Int, senders: Int) async throws -> Report {
+func runSwiftWorkload(_ workload: Workload, count: Int, senders: Int, pairs: Int = 2) async throws -> Report {
     switch workload {
     case .switch: return await yieldingTasks(yieldsEach: count)
     case .pingpong: return await pingpong(roundtrips: count)
@@ -19,7 +19,33 @@ func runSwiftWorkload(_ workload: Workload, count: Int, senders: Int) async thro
     case .spawn: return await parkedTasks(count)
     case .ring: return await ring(hops: count)
     case .skynet: return try await skynet(leaves: count)
+    case .pairs: return await independentPairs(roundtrips: count, pairs: pairs)
     }
+}
+
+/// pairs: `pairs` independent pinger/ponger pairs of Tasks on inboxes, `roundtrips` in all,
+/// all pairs at once on Swift's cooperative pool (one thread per core).
+private func independentPairs(roundtrips: Int, pairs: Int) async -> Report {
+    let clock = Stopwatch()
+    await withTaskGroup(of: Void.self) { group in
+        for p in 0..<pairs {
+            let share = roundtrips / pairs + (p < roundtrips % pairs ? 1 : 0)
+            group.addTask {
+                let pings = Inbox<Int>()
+                let pongs = Inbox<Int>()
+                let ponger = Task { for await ball in pings.messages { pongs.send(ball) } }
+                var replies = pongs.messages.makeAsyncIterator()
+                for ball in 0..<share {
+                    pings.send(ball)
+                    _ = await replies.next()
+                }
+                pings.close()
+                await ponger.value
+            }
+        }
+    }
+    return .pairs(runtime: .swift, idiom: "asyncstream_inbox", pairs: pairs, roundtrips: roundtrips,
+                  seconds: clock.elapsedSeconds)
 }
 
 /// switch: two Tasks each call `Task.yield()` `yieldsEach` times.

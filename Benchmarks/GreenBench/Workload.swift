@@ -20,6 +20,8 @@ enum Workload: String, CaseIterable, Sendable {
     case ring
     /// A tree of actors with fan-out 10 sums the numbers below COUNT (default one million leaves).
     case skynet
+    /// P independent ping-pong pairs (`--pairs`), spread over the hubs, COUNT round trips in all.
+    case pairs
 
     /// Parses a workload name, or throws `UsageError.unknownWorkload`.
     static func parse(_ name: String) throws -> Workload {

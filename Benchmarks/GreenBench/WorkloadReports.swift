@@ -27,6 +27,15 @@ extension Report {
         return report
     }
 
+    /// `pairs`: `pairs roundtrips seconds msgs_per_s ns_per_msg` (two messages a round trip).
+    static func pairs(runtime: Runtime, idiom: String? = nil, pairs: Int, roundtrips: Int, seconds: Double) -> Report {
+        var report = Report(workload: .pairs, runtime: runtime, idiom: idiom)
+        report.add("pairs", pairs)
+        report.add("roundtrips", roundtrips)
+        report.addThroughput(messages: 2 * roundtrips, seconds: seconds)
+        return report
+    }
+
     /// `oneway`: `msgs seconds msgs_per_s ns_per_msg`.
     static func oneway(runtime: Runtime, idiom: String? = nil, messages: Int, seconds: Double) -> Report {
         var report = Report(workload: .oneway, runtime: runtime, idiom: idiom)

@@ -18,8 +18,8 @@ struct GreenBench: ParsableCommand {
             """
     )
 
-    /// Hub counts the green runtime supports so far.
-    static let supportedGreenHubs = 1...1
+    /// Hub counts the green runtime supports.
+    static let supportedGreenHubs = 1...256
 
     @Argument(help: ArgumentHelp("One of: \(Workload.allCases.map(\.rawValue).joined(separator: ", ")).",
                                  valueName: "workload"),
@@ -34,17 +34,21 @@ struct GreenBench: ParsableCommand {
     @Option(help: "The runtime: green (Green's green threads and actors) or swift (Swift concurrency).")
     var runtime: Runtime = .green
 
-    @Option(help: "Event-loop hubs for the green runtime (only 1 for now); ignored by --runtime swift.")
+    @Option(help: "Event-loop hubs (threads) for the green runtime; ignored by --runtime swift.")
     var hubs = 1
 
     @Option(help: "Senders for fanin.")
     var senders = 10
+
+    @Option(help: "Independent ping-pong pairs for pairs.")
+    var pairs = 2
 
     mutating func validate() throws {
         do {
             let count = try resolvedCount()
             try workload.validate(count: count)
             guard senders >= 1 else { throw UsageError.badSenders(senders) }
+            guard pairs >= 1 else { throw UsageError.badSenders(pairs) }
             if runtime == .green && !Self.supportedGreenHubs.contains(hubs) {
                 throw UsageError.unsupportedHubs(hubs, supported: Self.supportedGreenHubs)
             }
@@ -54,12 +58,12 @@ struct GreenBench: ParsableCommand {
     }
 
     func run() throws {
-        let (workload, count, senders, hubs) = (workload, try resolvedCount(), senders, hubs)
+        let (workload, count, senders, pairs, hubs) = (workload, try resolvedCount(), senders, pairs, hubs)
         let report = switch runtime {
         case .green:
-            try runGreenWorkload(workload, count: count, senders: senders, hubs: hubs)
+            try runGreenWorkload(workload, count: count, senders: senders, pairs: pairs, hubs: hubs)
         case .swift:
-            try runDetached { try await runSwiftWorkload(workload, count: count, senders: senders) }
+            try runDetached { try await runSwiftWorkload(workload, count: count, senders: senders, pairs: pairs) }
         }
         print(report)
     }

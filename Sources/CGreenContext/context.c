@@ -1,10 +1,47 @@
 // Building fresh contexts, and the checked switch. See include/green_context.h.
+#define _GNU_SOURCE
 #include "green_context.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
+
+#if defined(__has_feature)
+#  if __has_feature(thread_sanitizer)
+#    define GREEN_TSAN 1
+#  endif
+#  if __has_feature(address_sanitizer)
+#    define GREEN_ASAN 1
+#  endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#  define GREEN_TSAN 1
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#  define GREEN_ASAN 1
+#endif
+#ifndef GREEN_TSAN
+#  define GREEN_TSAN 0
+#endif
+#ifndef GREEN_ASAN
+#  define GREEN_ASAN 0
+#endif
+
+#if GREEN_TSAN
+void *__tsan_get_current_fiber(void);
+void *__tsan_create_fiber(unsigned flags);
+void __tsan_destroy_fiber(void *fiber);
+void __tsan_switch_to_fiber(void *fiber, unsigned flags);
+void __tsan_set_fiber_name(void *fiber, const char *name);
+#endif
+#if GREEN_ASAN
+void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
+void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old, size_t *size_old);
+#endif
+
+const int green_sanitizer_fibers = GREEN_TSAN || GREEN_ASAN;
 
 __thread green_record *green_current __attribute__((tls_model("initial-exec"))) = NULL;
 __thread void *green_placement_hub __attribute__((tls_model("initial-exec"))) = NULL;
@@ -57,9 +94,88 @@ static void report_access_violation(const green_record *rec) {
 void *green_switch_checked(green_record *from, green_record *to, void *arg) {
     swift_task_exitThreadLocalContext((char *)from->access_state);
     if (from->access_state[0] != NULL) report_access_violation(from);
+    if (green_sanitizer_fibers) {
+        // Re-enter our own set: green_switch_annotated swaps it again.
+        swift_task_enterThreadLocalContext((char *)from->access_state);
+        return green_switch_annotated(from, to, arg, 0);
+    }
     swift_task_enterThreadLocalContext((char *)to->access_state);
     green_current = to;
     return green_swap(&from->sp, to->sp, arg);
+}
+
+void green_switch_final(green_record *from, green_record *to) {
+    if (green_sanitizer_fibers) {
+        (void)green_switch_annotated(from, to, NULL, 1);
+        return;
+    }
+    (void)green_switch(from, to, NULL);
+}
+
+// The sanitizer-annotated switch. Invariants: every record has a TSan fiber
+// before it is first switched to (green_fiber_create / green_fiber_init_root);
+// ASan is told the target stack's bounds before the swap and the switch is
+// finished on the resumed side (after green_swap returns, or in
+// green_fiber_entered on a fresh stack); a greenlet that ends passes
+// from_ends so ASan drops its fake stack.
+void *green_switch_annotated(green_record *from, green_record *to, void *arg, int from_ends) {
+    (void)from_ends;
+    swift_task_exitThreadLocalContext((char *)from->access_state);
+    swift_task_enterThreadLocalContext((char *)to->access_state);
+    green_current = to;
+#if GREEN_TSAN
+    __tsan_switch_to_fiber(to->tsan_fiber, 0);
+#endif
+#if GREEN_ASAN
+    __sanitizer_start_switch_fiber(from_ends ? NULL : &from->asan_fake_stack, to->stack_bottom, to->stack_size);
+#endif
+    void *r = green_swap(&from->sp, to->sp, arg);
+#if GREEN_ASAN
+    __sanitizer_finish_switch_fiber(from->asan_fake_stack, NULL, NULL);
+#endif
+    return r;
+}
+
+void green_fiber_init_root(green_record *rec) {
+#if GREEN_TSAN
+    rec->tsan_fiber = __tsan_get_current_fiber();
+#endif
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void *addr = NULL;
+        size_t size = 0;
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+            rec->stack_bottom = addr;
+            if (rec->stack_size == 0) rec->stack_size = size;
+        }
+        pthread_attr_destroy(&attr);
+    }
+}
+
+void green_fiber_create(green_record *rec) {
+#if GREEN_TSAN
+    if (rec->tsan_fiber == NULL) {
+        rec->tsan_fiber = __tsan_create_fiber(0);
+        __tsan_set_fiber_name(rec->tsan_fiber, rec->name);
+    }
+#else
+    (void)rec;
+#endif
+}
+
+void green_fiber_destroy(green_record *rec) {
+#if GREEN_TSAN
+    if (rec->tsan_fiber != NULL && rec->guard_low != NULL) __tsan_destroy_fiber(rec->tsan_fiber);
+    rec->tsan_fiber = NULL;
+#else
+    (void)rec;
+#endif
+}
+
+void green_fiber_entered(void) {
+#if GREEN_ASAN
+    __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+#endif
 }
 
 uint64_t green_monotonic_nanos(void) {

@@ -1,6 +1,18 @@
 import Atomics
 import Green
 
+/// Runs a mailbox's remote-inbox drain on its hub. At most one is scheduled
+/// at a time (see `Mailbox`), so one object serves a mailbox for life.
+final class DrainJob<Message>: ThreadsafeJob, @unchecked Sendable {
+    /// Set (a retain, no allocation) while the job is scheduled.
+    var mailbox: Mailbox<Message>?
+    override func run() {
+        let m = mailbox
+        mailbox = nil
+        m?.drainRemote()
+    }
+}
+
 /// One message in a mailbox's remote inbox (see `Mailbox`).
 @usableFromInline
 final class RemoteNode<Message> {
@@ -63,6 +75,8 @@ final class Mailbox<Message> {
     /// `hub.token`, kept here so `send` checks "same hub?" with one load and a compare.
     @usableFromInline let hubToken: UnsafeMutableRawPointer?
     private let remote = ManagedAtomic<Unmanaged<RemoteNode<Message>>?>(nil)
+    /// The drain job, kept for life: scheduling a drain allocates nothing.
+    private let drainJob = DrainJob<Message>()
     @usableFromInline unowned(unsafe) var owner: AnyGreenlet!
     let policy: MailboxPolicy
     private var notices: [SystemNotice] = []
@@ -196,7 +210,10 @@ final class Mailbox<Message> {
             seen = now
         }
         guard seen == nil else { return }
-        if !hub.runThreadsafe({ [self] in drainRemote() }) {
+        // The job keeps this mailbox alive until it has run.
+        drainJob.mailbox = self
+        if !hub.submit(drainJob) {
+            drainJob.mailbox = nil
             let name = owner.name
             var n = remote.exchange(nil, ordering: .acquiring)
             while let cur = n {

@@ -12,12 +12,17 @@ import Testing
         "spawn": ["greenlets", "spawn_and_park_s", "total_s", "ns_per_spawn", "bytes_per_parked"],
         "ring": ["hops", "seconds", "ns_per_hop"],
         "skynet": ["actors", "seconds", "sum"],
+        "pairs": ["pairs", "roundtrips", "seconds", "msgs_per_s", "ns_per_msg"],
     ]
 
     static let runs: [(String, [String])] = [
         ("switch", ["1000"]), ("pingpong", ["1000"]), ("oneway", ["1000"]),
         ("fanin", ["1000", "--senders", "4"]), ("spawn", ["1000"]), ("ring", ["1000"]), ("skynet", ["1000"]),
+        ("pairs", ["1000", "--pairs", "2"]),
     ]
+
+    /// Every workload again on a runtime of two hubs.
+    static let twoHubRuns: [(String, [String])] = runs.map { ($0.0, $0.1 + ["--hubs", "2"]) }
 
     func bench(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -56,6 +61,20 @@ import Testing
                 #expect(pairs[key].flatMap(Double.init) != nil, "\(workload) \(runtime): no number for \(key) in '\(line)'")
             }
             if workload == "skynet" { #expect(pairs["sum"] == "499500") }
+        }
+    }
+
+    @Test func everyWorkloadRunsOnTwoHubs() throws {
+        for (workload, args) in Self.twoHubRuns {
+            let r = try bench([workload] + args)
+            #expect(r.status == 0, "\(workload) --hubs 2: \(r.err)")
+            let line = r.out.split(separator: "\n").first.map(String.init) ?? ""
+            #expect(line.hasPrefix("workload=\(workload) runtime=green"), "\(line)")
+            #expect(line.hasSuffix("hubs=2"), "\(line)")
+            for key in Self.expectedKeys[workload]! {
+                #expect(line.contains(" \(key)="), "\(workload) --hubs 2: no \(key) in '\(line)'")
+            }
+            if workload == "skynet" { #expect(line.contains("sum=499500")) }
         }
     }
 

@@ -46,6 +46,7 @@ typedef struct green_record {
     // Sanitizer fiber state (unused unless built with TSan or ASan).
     void *tsan_fiber;         // __tsan_create_fiber's handle (the thread's own for a root)
     void *asan_fake_stack;    // __sanitizer_start_switch_fiber's save slot
+    void *stack_bottom;       // lowest usable address of its stack (the thread's for a root)
     char name[48];            // NUL-terminated, for the overflow report
 } green_record;
 
@@ -77,9 +78,28 @@ static inline void green_set_placement_hub(void *hub) { green_placement_hub = hu
 static inline green_record *green_get_current(void) { return green_current; }
 static inline void green_set_current(green_record *rec) { green_current = rec; }
 
+// ---- Sanitizers ----
+// Non-zero when context.c was built with ThreadSanitizer or AddressSanitizer
+// (`swift build --sanitize=thread|address` compiles the C targets with it).
+// Then every switch goes through green_switch_annotated, which tells the
+// sanitizer about the stack switch (__tsan_switch_to_fiber,
+// __sanitizer_start/finish_switch_fiber); otherwise the switch pays one load
+// and a predicted branch for this check.
+extern const int green_sanitizer_fibers;
+void *green_switch_annotated(green_record *from, green_record *to, void *arg, int from_ends);
+// A root record (a thread's own stack): its fiber is the thread's current one.
+void green_fiber_init_root(green_record *rec);
+// A fresh context about to be entered for the first time: make its fiber.
+void green_fiber_create(green_record *rec);
+// A record that will never run again: free its fiber.
+void green_fiber_destroy(green_record *rec);
+// Called first thing on a fresh context's stack (finishes ASan's switch).
+void green_fiber_entered(void);
+
 // Switches from `from` (the running record) to `to`, swapping exclusivity sets.
 // Returns the arg given by whoever later resumes `from`.
 static inline void *green_switch(green_record *from, green_record *to, void *arg) {
+    if (__builtin_expect(green_sanitizer_fibers, 0)) return green_switch_annotated(from, to, arg, 0);
     swift_task_exitThreadLocalContext((char *)from->access_state);
     swift_task_enterThreadLocalContext((char *)to->access_state);
     green_current = to;
@@ -95,6 +115,8 @@ static inline int green_record_in_access(const green_record *rec) {
 // Switches like green_switch, but traps with a message naming `from` if it is in
 // the middle of a Swift exclusive access (used by debug builds).
 void *green_switch_checked(green_record *from, green_record *to, void *arg);
+// The last switch away from a greenlet that has finished (its stack is freed later).
+void green_switch_final(green_record *from, green_record *to);
 
 // ---- Stacks ----
 

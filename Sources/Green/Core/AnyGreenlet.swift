@@ -99,6 +99,7 @@ open class AnyGreenlet {
             if hub != nil, green_ev_is_active(io) != 0, let loop = liveLoop { ev_io_stop(loop, io) }
             io.deallocate()
         }
+        green_fiber_destroy(record)
         record.deinitialize(count: 1)
         record.deallocate()
     }
@@ -184,6 +185,8 @@ open class AnyGreenlet {
         record.pointee.guard_low = s.base
         record.pointee.guard_high = s.base.map { $0 + s.guard }
         record.pointee.stack_size = s.mapped - s.guard
+        record.pointee.stack_bottom = record.pointee.guard_high
+        green_fiber_create(record)
     }
 
     func releaseStack() {

@@ -30,6 +30,13 @@ import Glibc
 //   entry for a few microseconds before sleeping, so a cross-core ping-pong does
 //   not pay an `epoll` wake-up per message; at most half the hubs spin at once
 //   (Go's and Tokio's rule), so an idle runtime does not burn every core.
+// - **Deadlock reports.** A lone hub reports `wouldBlockForever` when nothing
+//   it owns can wake its root. A runtime's hub never does: another core may
+//   send it work at any moment, so its loop is kept alive while it belongs to
+//   the runtime. (A plain thread's hub that waits only for work from a runtime
+//   can be told "would block forever" too early: make it the runtime's hub 0
+//   with `includingCallingThread`, or wait through `join`/`Hub.call`, which
+//   keep it alive.)
 // - **Stopping.** `stop()` asks every hub thread to end: each kills and unwinds
 //   its live greenlets (their `defer`s run), frees its stacks and loop, and its
 //   thread exits. The caller waits cooperatively if it is on a hub itself.
@@ -101,6 +108,9 @@ public final class GreenRuntime: @unchecked Sendable {
         if includingCallingThread {
             let own = Hub.current
             if own.runtime != nil { throw RuntimeError.alreadyInRuntime(hub: own.description) }
+            // Other hubs may send it work at any time: while in the runtime its
+            // loop stays alive (no "would block forever" from an idle moment).
+            ev_ref(own.loop)
             made.append(own)
         }
         let box = StartBox()
@@ -171,7 +181,10 @@ public final class GreenRuntime: @unchecked Sendable {
         }
         for t in threads { pthread_join(t, nil) }
         threads = []
-        if includesCallingThread { hubs[0].runtime = nil }
+        if includesCallingThread {
+            hubs[0].runtime = nil
+            ev_unref(hubs[0].loop)
+        }
     }
 
     /// A hub thread has finished: wake a greenlet waiting in `stop()`.

@@ -76,6 +76,8 @@ public final class Hub: @unchecked Sendable {
     public internal(set) unowned(unsafe) var runtime: GreenRuntime?
     /// Live greenlets, published for placement (`.leastLoaded`); racy by design.
     let published = ManagedAtomic<Int>(0)
+    /// `threadsafe.jobsRun` when this hub last spun (see `spinForWork`).
+    private var jobsRunAtLastSpin = 0
     /// Set on the hub's thread by `requestStop` (GreenRuntime).
     var stopRequested = false
     var stopPatience: Duration = .seconds(5)
@@ -129,6 +131,7 @@ public final class Hub: @unchecked Sendable {
         root.hub = self
         root.state = .running
         root.record.pointee.hub_hot = UnsafeMutableRawPointer(hot)
+        green_fiber_init_root(root.record)
         green_set_current(root.record)
         let hubG = AnyGreenlet(rootOf: self, name: "hub")
         hubG.stackSize = 1024 * 1024
@@ -318,11 +321,15 @@ public final class Hub: @unchecked Sendable {
     /// A runtime's idle hub polls its thread-safe entry for a few microseconds
     /// before it sleeps in `epoll`, so work sent from another core (a ping-pong
     /// ball) is picked up without a wake-up syscall on either side. At most half
-    /// the runtime's hubs spin at once.
+    /// the runtime's hubs spin at once, except a hub that has just run work from
+    /// another hub: it is in a conversation and waits for the answer (so both
+    /// sides of a cross-core ping-pong spin; an idle runtime does not).
     private func spinForWork() {
         guard let runtime, runtime.hubs.count > 1 else { return }
         let maxSpinners = max(1, runtime.hubs.count / 2)
-        if runtime.spinners.load(ordering: .relaxed) >= maxSpinners { return }
+        let conversing = threadsafe.jobsRun != jobsRunAtLastSpin
+        if !conversing && runtime.spinners.load(ordering: .relaxed) >= maxSpinners { return }
+        defer { jobsRunAtLastSpin = threadsafe.jobsRun }
         runtime.spinners.wrappingIncrement(ordering: .relaxed)
         defer { runtime.spinners.wrappingDecrement(ordering: .relaxed) }
         let deadline = green_monotonic_nanos() &+ Hub.spinNanos
@@ -598,19 +605,17 @@ public final class Hub: @unchecked Sendable {
 
 /// The C entry of every spawned greenlet: runs its body, then leaves for the hub.
 let greenletEntry: green_entry_fn = { (_: UnsafeMutableRawPointer?, data: UnsafeMutableRawPointer?) in
+    green_fiber_entered()
     let raw = data!
     AnyGreenlet.runBody(raw)
     let (from, to) = Hub.exitRecords(raw)
-    #if DEBUG
-    _ = green_switch_checked(from, to, nil)
-    #else
-    _ = green_switch(from, to, nil)
-    #endif
+    green_switch_final(from, to)
     fatalError("Green: a dead greenlet was resumed")
 }
 
 /// The C entry of the hub greenlet.
 let hubEntry: green_entry_fn = { (_: UnsafeMutableRawPointer?, data: UnsafeMutableRawPointer?) -> Void in
+    green_fiber_entered()
     let hub = Unmanaged<Hub>.fromOpaque(data!)
     hub._withUnsafeGuaranteedRef { (h: Hub) -> Void in h.hubLoop() }
 }

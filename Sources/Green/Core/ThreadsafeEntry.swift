@@ -2,27 +2,46 @@ import Atomics
 import CLibev
 import Glibc
 
+/// Work another thread hands to a hub: `run()` is called once on the hub's
+/// thread, on the hub greenlet (so it must not block).
+///
+/// Subclass it for work sent over and over (an actor's remote-inbox drain keeps
+/// one for life, so scheduling it allocates nothing); closures use `runThreadsafe`.
+/// A job may be submitted again only after its `run()` has begun.
+open class ThreadsafeJob: @unchecked Sendable {
+    /// Link in the entry's stack; written by the submitter before its CAS publishes it.
+    fileprivate var next: Unmanaged<ThreadsafeJob>?
+    public init() {}
+    /// The work. Runs on the hub's thread; must not block.
+    open func run() {}
+}
+
+private final class ClosureJob: ThreadsafeJob, @unchecked Sendable {
+    let work: () -> Void
+    init(_ work: @escaping () -> Void) { self.work = work }
+    override func run() { work() }
+}
+
 /// The one door into a hub from other OS threads: a lock-free multi-producer
-/// queue of closures (a Treiber stack the hub drains whole and reverses, so
-/// order is kept) and an `ev_async` watcher to wake the loop. `ev_async_send`
-/// coalesces, so one wake-up may bring many closures.
+/// stack of jobs and an `ev_async` watcher to wake the loop.
+///
+/// - Producers (any thread) push with a CAS loop; the CAS uses release
+///   ordering, so a job's fields (and whatever it captured) are visible to the
+///   hub once it sees the job.
+/// - The consumer (the hub's thread only) takes the whole stack with one
+///   acquiring exchange and runs it reversed, so each producer's jobs run in
+///   the order it submitted them.
+/// - `ev_async_send` coalesces, and writes the loop's wake-up pipe only when
+///   the loop is about to sleep: a busy (or spinning) hub gets no syscall.
+/// - The mutex guards `loop` against a submit racing the hub's close; after
+///   close, submit refuses (returns false) and the job is not run.
 ///
 /// The watcher is unreferenced: it does not keep the loop alive by itself.
 final class ThreadsafeEntry: @unchecked Sendable {
-    private final class Node {
-        let work: () -> Void
-        var next: Unmanaged<Node>?
-        init(_ work: @escaping () -> Void) { self.work = work }
-    }
-
-    private let head = ManagedAtomic<Unmanaged<Node>?>(nil)
+    private let head = ManagedAtomic<Unmanaged<ThreadsafeJob>?>(nil)
     private let watcher: UnsafeMutablePointer<ev_async>
-    /// Guards `loop` against a send racing the hub's close.
     private var lock = pthread_mutex_t()
     private var loop: OpaquePointer?
-    // Unowned: the hub detaches this entry in close() before it goes away, and a
-    // weak reference would give the hub a side table (slow retain/release everywhere).
-    private unowned(unsafe) var hub: Hub?
 
     init() {
         watcher = .allocate(capacity: 1)
@@ -41,7 +60,6 @@ final class ThreadsafeEntry: @unchecked Sendable {
     }
 
     func attach(to hub: Hub) {
-        self.hub = hub
         green_ev_async_init(watcher, threadsafeWake)
         green_ev_set_data(watcher, Unmanaged.passUnretained(self).toOpaque())
         ev_async_start(hub.loop, watcher)
@@ -61,13 +79,14 @@ final class ThreadsafeEntry: @unchecked Sendable {
         pthread_mutex_unlock(&lock)
     }
 
-    /// Any thread: queues `work` and wakes the hub. Returns false if the hub is gone.
-    func submit(_ work: @escaping () -> Void) -> Bool {
-        let node = Unmanaged.passRetained(Node(work))
+    /// Any thread: queues `job` and wakes the hub. Returns false if the hub is gone.
+    func submit(_ job: ThreadsafeJob) -> Bool {
+        let node = Unmanaged.passRetained(job)
         var current = head.load(ordering: .relaxed)
         while true {
-            node.takeUnretainedValue().next = current
-            let (done, seen) = head.compareExchange(expected: current, desired: node, ordering: .releasing)
+            job.next = current
+            let (done, seen) = head.weakCompareExchange(
+                expected: current, desired: node, successOrdering: .releasing, failureOrdering: .relaxed)
             if done { break }
             current = seen
         }
@@ -78,37 +97,55 @@ final class ThreadsafeEntry: @unchecked Sendable {
         return true
     }
 
+    /// Jobs run so far (hub thread only): a hub that ran remote work recently
+    /// is "in a conversation" and may spin for the answer.
+    private(set) var jobsRun = 0
+
     /// Whether work is queued (a relaxed load: a hint for spinning hubs).
     var hasWork: Bool { head.load(ordering: .relaxed) != nil }
 
-    /// Hub thread: queues everything submitted so far as hub callbacks, oldest first.
-    func drainNow() { drain() }
-
-    /// Hub thread: runs everything queued so far, oldest first.
-    fileprivate func drain() {
+    /// Hub thread: runs everything submitted so far, oldest first per producer.
+    func drainNow() {
         guard let top = head.exchange(nil, ordering: .acquiring) else { return }
-        var items: [() -> Void] = []
-        var node: Unmanaged<Node>? = top
-        while let n = node {
-            let value = n.takeRetainedValue()
-            items.append(value.work)
-            node = value.next
+        var reversed: Unmanaged<ThreadsafeJob>? = nil
+        var n: Unmanaged<ThreadsafeJob>? = top
+        while let cur = n {
+            let job = cur.takeUnretainedValue()
+            n = job.next
+            job.next = reversed
+            reversed = cur
         }
-        for work in items.reversed() { hub?.runCallback(work) }
+        while let cur = reversed {
+            let job = cur.takeRetainedValue()
+            reversed = job.next
+            job.next = nil
+            jobsRun &+= 1
+            job.run()
+        }
     }
 }
 
 private let threadsafeWake: green_ev_async_cb = { _, w, _ in
     let entry = Unmanaged<ThreadsafeEntry>.fromOpaque(green_ev_get_data(w)!).takeUnretainedValue()
-    entry.drain()
+    entry.drainNow()
 }
 
 extension Hub {
     /// From any thread: runs `work` on this hub, on the hub greenlet (so it
-    /// must not block; spawn a greenlet from it for blocking work).
+    /// must not block; spawn a greenlet from it for blocking work). Work from
+    /// one thread runs in the order it was submitted.
     /// - Returns: false when the hub's thread has ended and the work was dropped.
+    /// - Note: never switches. Any thread.
     @discardableResult
     public func runThreadsafe(_ work: @escaping @Sendable () -> Void) -> Bool {
-        threadsafe.submit(work)
+        threadsafe.submit(ClosureJob(work))
+    }
+
+    /// From any thread: runs `job.run()` on this hub (see `ThreadsafeJob`).
+    /// - Returns: false when the hub's thread has ended and the job was dropped.
+    /// - Note: never switches. Any thread.
+    @discardableResult
+    public func submit(_ job: ThreadsafeJob) -> Bool {
+        threadsafe.submit(job)
     }
 }
