@@ -26,22 +26,40 @@ import Testing
             .first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
 
-    /// Runs `executable` with `arguments` and extra `environment`; returns its status and output.
-    static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
-                    in directory: URL? = nil) throws -> (status: Int32, out: String, err: String) {
+    /// A started child process whose few lines of output fit in its pipes.
+    struct Running {
+        let process: Process
+        let out: Pipe
+        let err: Pipe
+
+        /// Waits for the process; returns its status and output.
+        func finish() -> (status: Int32, out: String, err: String) {
+            let o = out.fileHandleForReading.readDataToEndOfFile()
+            let e = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        }
+    }
+
+    /// Starts `executable` with `arguments` and extra `environment`.
+    static func start(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
+                      in directory: URL? = nil) throws -> Running {
         let p = Process()
         p.executableURL = executable
         p.arguments = arguments
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         if let directory { p.currentDirectoryURL = directory }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
+        let running = Running(process: p, out: Pipe(), err: Pipe())
+        p.standardOutput = running.out
+        p.standardError = running.err
         try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        return running
+    }
+
+    /// Runs `executable` to its end; returns its status and output.
+    static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
+                    in directory: URL? = nil) throws -> (status: Int32, out: String, err: String) {
+        try start(executable, arguments, environment: environment, in: directory).finish()
     }
 
     /// green-bench, found beside the test bundle as GreenBenchOutputTests finds it.
@@ -70,11 +88,12 @@ import Testing
         return keys
     }
 
-    /// green-bench's keys for every shared workload, from its own lines.
-    static func greenKeys() throws -> [String: [String]] {
+    /// green-bench's keys for every shared workload, from its own lines (run once, all at once).
+    static let greenKeys = Result { () throws -> [String: [String]] in
+        let started = try shared.map { workload, args in (workload, try start(greenBench(), [workload] + args)) }
         var result: [String: [String]] = [:]
-        for (workload, args) in shared {
-            let r = try run(greenBench(), [workload] + args)
+        for (workload, running) in started {
+            let r = running.finish()
             if r.status == 0, let keys = keys(of: r.out, workload: workload, runtime: "green") {
                 result[workload] = keys
             }
@@ -82,25 +101,28 @@ import Testing
         return result
     }
 
-    /// Checks a peer's lines, one hub and two, against green-bench's; `extra` holds workloads
-    /// only the peer has, with their expected keys.
+    /// Checks a peer's lines against green-bench's: every workload on one hub (GOMAXPROCS, +S),
+    /// pingpong and pairs on two as well; `extra` holds workloads only the peer has, with their
+    /// expected keys. The peer's runs go at once (each is short; Erlang's start is not).
     static func check(runtime: String, extra: [(String, [String], [String])] = [],
-                      runPeer: (_ args: [String], _ hubs: Int) throws -> (status: Int32, out: String, err: String)) throws {
-        let green = try greenKeys()
+                      startPeer: (_ args: [String], _ hubs: Int) throws -> Running) throws {
+        let green = try greenKeys.get()
         #expect(green.count == shared.count, "green-bench gave no usable line for some workloads: \(green.keys.sorted())")
-        var runs = shared.compactMap { workload, args in green[workload].map { (workload, args, $0) } }
-        runs += extra
-        for (workload, args, expected) in runs {
-            for hubs in [1, 2] {
-                let r = try runPeer([workload] + args, hubs)
-                #expect(r.status == 0, "\(runtime) \(workload) (\(hubs)): \(r.err)")
-                let keys = keys(of: r.out, workload: workload, runtime: runtime)
-                #expect(keys == expected, "\(runtime) \(workload) (\(hubs)): '\(r.out)', expected keys \(expected)")
-                #expect(r.out.hasSuffix(" hubs=2\n") == (hubs == 2), "\(runtime) \(workload) (\(hubs)): '\(r.out)'")
-                if workload == "skynet" { #expect(r.out.contains(" sum=499500")) }
-            }
+        let oneHub = shared.compactMap { workload, args in green[workload].map { (workload, args, $0, 1) } } + extra.map { ($0.0, $0.1, $0.2, 1) }
+        let twoHubs = oneHub.filter { ["pingpong", "pairs"].contains($0.0) }.map { ($0.0, $0.1, $0.2, 2) }
+        let started = try (oneHub + twoHubs).map { workload, args, expected, hubs in
+            (workload, expected, hubs, try startPeer([workload] + args, hubs))
         }
-        #expect(try runPeer(["juggle", "10"], 1).status == 64)
+        let bad = try startPeer(["juggle", "10"], 1)
+        for (workload, expected, hubs, running) in started {
+            let r = running.finish()
+            #expect(r.status == 0, "\(runtime) \(workload) (\(hubs)): \(r.err)")
+            let keys = keys(of: r.out, workload: workload, runtime: runtime)
+            #expect(keys == expected, "\(runtime) \(workload) (\(hubs)): '\(r.out)', expected keys \(expected)")
+            #expect(r.out.hasSuffix(" hubs=2\n") == (hubs == 2), "\(runtime) \(workload) (\(hubs)): '\(r.out)'")
+            if workload == "skynet" { #expect(r.out.contains(" sum=499500")) }
+        }
+        #expect(bad.finish().status == 64)
     }
 
     @Test(.enabled(if: which("go") != nil, "needs go (Debian's golang-go)"))
@@ -113,7 +135,7 @@ import Testing
                                  in: Self.root.appendingPathComponent("Benchmarks/go"))
         try #require(build.status == 0, "go build: \(build.err)")
         try Self.check(runtime: "go") { args, hubs in
-            try Self.run(binary, args, environment: ["GOMAXPROCS": "\(hubs)"])
+            try Self.start(binary, args, environment: ["GOMAXPROCS": "\(hubs)"])
         }
     }
 
@@ -122,7 +144,7 @@ import Testing
         let script = Self.root.appendingPathComponent("Benchmarks/erlang/green_peer.escript").path
         try Self.check(runtime: "erlang",
                        extra: [("restart", ["100"], ["restarts", "seconds", "ns_per_restart"])]) { args, hubs in
-            try Self.run(Self.which("escript")!, [script] + args, environment: ["ERL_FLAGS": "+S \(hubs)"])
+            try Self.start(Self.which("escript")!, [script] + args, environment: ["ERL_FLAGS": "+S \(hubs)"])
         }
     }
 }
