@@ -32,6 +32,8 @@
 #   GREEN_BENCH_INSTALL   0: never install missing toolchains (default 1)
 #   GREEN_BENCH_CPUS_ONE, GREEN_BENCH_CPUS_TWO   CPU lists for taskset (see Pinning)
 #   GREEN_BENCH_TIMEOUT   seconds one run may take before it counts as failed (default 900)
+#   GREEN_BENCH_REPEAT    runs of each cell, keeping the cheapest (default 1; 3 steadies a
+#                         loaded machine's figures at three times the time)
 #
 # Progress and errors go to stderr; stdout carries only the tables.
 set -euo pipefail
@@ -181,7 +183,8 @@ run_line() {
     case $runtime in
         green | swift) cmd+=("$bin" "$@" --hubs "$hubs" --runtime "$runtime") ;;
         go) cmd=(env GOMAXPROCS="$hubs" "${cmd[@]}" "$go_bin" "$@") ;;
-        erlang) cmd=(env ERL_FLAGS="+S $hubs" "${cmd[@]}" escript "$escript_file" "$@") ;;
+        # +P: skynet's million leaves need more than the default 262,144 processes.
+        erlang) cmd=(env ERL_FLAGS="+S $hubs +P 2000000" "${cmd[@]}" escript "$escript_file" "$@") ;;
         boost) cmd+=("$boost_bin" "$@") ;;
     esac
     note "running ${cmd[*]}"
@@ -322,7 +325,7 @@ one_core_rows=(
     "1 spawn 100000"
     "1 ring 1000000"
     "1 skynet 1000000"
-    "1 restart 10000"
+    "1 restart 1000"
     "1 bridge 100000"
 )
 two_core_rows=(
@@ -346,8 +349,16 @@ measure() {
         workloads[$table:$row]=$workload
         for runtime in $(runtimes_for "$workload"); do
             [[ $runtime == green || $runtime == swift ]] || has_peer "$runtime" || continue
-            # shellcheck disable=SC2086 # $rest holds extra options, split on purpose
-            lines[$table:$row:$runtime]=$(run_line "$runtime" "$hubs" "$workload" "$count" $rest)
+            local best="" line attempt
+            for ((attempt = 0; attempt < ${GREEN_BENCH_REPEAT:-1}; attempt++)); do
+                # shellcheck disable=SC2086 # $rest holds extra options, split on purpose
+                line=$(run_line "$runtime" "$hubs" "$workload" "$count" $rest)
+                [[ -n $line ]] || continue
+                if [[ -z $best ]] || [[ $(calc "$(cost "$workload" "$line") < $(cost "$workload" "$best")" %d) == 1 ]]; then
+                    best=$line
+                fi
+            done
+            lines[$table:$row:$runtime]=$best
         done
         row=$((row + 1))
     done
@@ -498,7 +509,9 @@ mkdir -p "$results"
     echo
     echo "Green / best peer is Green's cost over the cheapest peer's in the row: below 1× Green is faster."
     echo "Swift is Swift concurrency (it ignores --hubs: its pool has a thread per core). \"—\": the runtime"
-    echo "has no such workload here; n/a: the run failed (stderr says why)."
+    echo "has no such workload here; n/a: the run failed (stderr says why). Erlang's restart is OTP's"
+    echo "supervisor (one_for_one, intensity COUNT + 1, period 5 s): its cost grows with the restarts of"
+    echo "the last period. Each cell is the cheapest of ${GREEN_BENCH_REPEAT:-1} run(s)."
     echo
     echo '```'
     raw one ${#one_core_rows[@]}

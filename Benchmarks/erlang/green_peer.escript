@@ -9,7 +9,10 @@
 %% Usage (the same command line as green-bench; schedulers come from ERL_FLAGS, which escript
 %% passes to the emulator, since a `%%!` line can't be set per run):
 %%
-%%   ERL_FLAGS="+S 1" escript green_peer.escript WORKLOAD [COUNT] [--senders S] [--pairs P] [--hubs N]
+%%   ERL_FLAGS="+S 1 +P 2000000" escript green_peer.escript WORKLOAD [COUNT] [--senders S] [--pairs P] [--hubs N]
+%%
+%% (+P: skynet's million leaves and a big spawn need more than the default 262,144 processes;
+%% the script says so rather than wait forever for a child that could not be spawned.)
 %%
 %% Workloads: switch (two processes calling erlang:yield/0), pingpong, oneway, fanin, spawn,
 %% ring, skynet (COUNT defaults to 1000000 leaves), pairs, and restart (COUNT crash and
@@ -82,6 +85,16 @@ parse([], [Name, CountText], Opts) ->
     Count = parse_count(CountText),
     Workload =/= "skynet" orelse is_power_of_ten(Count)
         orelse usage("bad COUNT '~s': skynet needs a power of ten of at least 10 leaves", [CountText]),
+    %% Past the process limit spawn fails in a child and the run would wait forever.
+    Processes = case Workload of
+                    "skynet" -> skynet_actors(Count);
+                    "spawn" -> Count;
+                    _ -> 0
+                end,
+    Limit = erlang:system_info(process_limit),
+    Processes + 1000 =< Limit
+        orelse usage("~s ~b needs ~b processes, above the limit of ~b: raise it with +P in ERL_FLAGS",
+                     [Workload, Count, Processes, Limit]),
     {Workload, Count, Opts};
 parse([], _, _) -> usage("expected WORKLOAD [COUNT]", []).
 
