@@ -1,0 +1,3 @@
+module green-peer-go
+
+go 1.19
