@@ -11,6 +11,11 @@ swift build --build-tests
 # Serial: several tests measure process-wide figures (resident memory), and a
 # loaded 2-core machine is the target; every green test owns a thread anyway.
 swift test --skip-build --no-parallel
+# Greenlets and actors across hubs under ThreadSanitizer (every stack switch is
+# annotated for it; a report fails the run with TSan's exit code).
+swift build --build-tests --sanitize=thread --scratch-path .build-tsan
+swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
+    --filter 'RuntimeTests|CrossHub|InjectionRuleTests|ActorRegressionTests'
 # GreenHTTP's web chat in real browsers (installs chromium and selenium when missing).
 scripts/browser-test.sh
 # The AsyncHTTPClient sample is a package of its own that takes minutes to build the
