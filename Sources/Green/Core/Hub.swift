@@ -76,6 +76,8 @@ public final class Hub: @unchecked Sendable {
     public internal(set) unowned(unsafe) var runtime: GreenRuntime?
     /// Live greenlets, published for placement (`.leastLoaded`); racy by design.
     let published = ManagedAtomic<Int>(0)
+    /// Passes of the hub loop with ready greenlets since libev was last polled.
+    private var itersSincePoll = 0
     /// `threadsafe.jobsRun` when this hub last spun (see `spinForWork`).
     private var jobsRunAtLastSpin = 0
     /// Set on the hub's thread by `requestStop` (GreenRuntime).
@@ -308,15 +310,24 @@ public final class Hub: @unchecked Sendable {
             }
             if hot.pointee.ready.isEmpty {
                 monitor?.enterPoll()
+                itersSincePoll = 0
                 let alive = ev_run(loop, Int32(EVRUN_ONCE))
                 monitor?.leavePoll()
                 runCallbacks()
                 if alive == 0 && hot.pointee.ready.isEmpty {
                     reportBlockedForever()
                 }
-            } else {
+            } else if hot.pointee.budget <= 0 || itersSincePoll >= Hub.handoffBudget {
+                // Greenlets kept each other busy (the hand-off budget ran out),
+                // or the hub came back many times without polling: let timers
+                // and I/O in. Not on every pass: a poll is a syscall, and a hub
+                // that gets each cross-hub message back (a remote ping-pong)
+                // would pay one per message.
+                itersSincePoll = 0
                 ev_run(loop, Int32(EVRUN_NOWAIT))
                 runCallbacks()
+            } else {
+                itersSincePoll += 1
             }
             hot.pointee.budget = Hub.handoffBudget
             if let next = Hub.nextRunnable(hot) {
