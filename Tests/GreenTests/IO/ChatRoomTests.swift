@@ -153,10 +153,11 @@ func startRoom(_ configure: (inout ChatRoom.Configuration) -> Void = { _ in }) t
             try a.join("alice")
             let b = try ChatClient(port: room.port)
             try b.expect("Please enter your name: ")
-            try b.send([0xFF, 0x62, 0x6F, 0x62, 0xC3, 0x0A])
+            try b.send([0xFE, 0x62, 0x6F, 0x62, 0xC3, 0x0A])
             try a.expect("## \u{FFFD}bob\u{FFFD} joined from 127.0.0.1.\n")
             try a.send([0x80, 0x81, 0xFE, 0x0A])
-            let expected = Array("alice> ".utf8) + [0x80, 0x81, 0xFE, 0x0A]
+            // Only valid UTF-8 leaves the room: each stray byte shows as U+FFFD.
+            let expected = Array("alice> \u{FFFD}\u{FFFD}\u{FFFD}\n".utf8)
             try a.expectBytes(expected)
             try b.expectBytes(expected)
             a.close(); b.close()
