@@ -4,6 +4,12 @@
 //         for l in socket.makefile('r'):
 //             socket.sendall(l)
 //
+// A line longer than --max-line-length bytes (64 KiB by default, the newline
+// not counted) is not echoed: the client gets
+// "line too long (limit N bytes); dropped\n" and the connection goes on with
+// the next line (a reader never holds more than one line, so a client cannot
+// make the server buffer without bound).
+//
 // Run: swift run Echo --port 8000; then: telnet 127.0.0.1 8000
 import ArgumentParser
 import Glibc
@@ -19,11 +25,20 @@ struct Echo: ParsableCommand {
     @Option(help: "The address to listen on (\"\" for every IPv4 interface, \"::\" for every interface).")
     var host: String = ""
 
+    @Option(help: "The longest line echoed, in bytes (the newline not counted).")
+    var maxLineLength: Int = 65536
+
     func run() throws {
+        let limit = maxLineLength
         let server = StreamServer(host: host, port: port) { socket, _ in
             let reader = BufferedReader(socket)
-            for line in reader.byteLines {
-                try socket.sendAll(line)
+            while true {
+                do {
+                    guard let line = try reader.readLineBytes(maxLength: limit) else { return }
+                    try socket.sendAll(line)
+                } catch ReaderError.lineTooLong {
+                    try socket.sendAll("line too long (limit \(limit) bytes); dropped\n")
+                }
             }
         }
         try server.start()
