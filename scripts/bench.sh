@@ -32,6 +32,7 @@ runs=(
     "spawn 100000"
     "ring 1000000"
     "skynet 1000000"
+    "restart 100000"
 )
 
 echo "building green-bench (release) in $package" >&2
@@ -78,6 +79,7 @@ figure() {
         spawn) echo "$(field "$line" ns_per_spawn) ns/spawn, $(field "$line" bytes_per_parked) B/parked" ;;
         ring) echo "$(field "$line" ns_per_hop) ns/hop" ;;
         skynet) echo "$(field "$line" seconds) s" ;;
+        restart) echo "$(field "$line" ns_per_restart) ns/restart" ;;
     esac
 }
 
@@ -89,6 +91,7 @@ cost() {
         spawn) field "$2" ns_per_spawn ;;
         ring) field "$2" ns_per_hop ;;
         skynet) field "$2" seconds ;;
+        restart) field "$2" ns_per_restart ;;
     esac
 }
 
@@ -102,6 +105,7 @@ target() {
         spawn) text="≤ 500 ns each, ≤ 5 KiB parked"
                check="$(field "$2" ns_per_spawn) <= 500 && $(field "$2" bytes_per_parked) <= 5120" ;;
         skynet) text="< 0.5 s" check="$(field "$2" seconds) < 0.5" ;;
+        restart) text="≤ 10 µs/restart" check="$(field "$2" ns_per_restart) <= 10000" ;;
         *) echo "—"; return ;;
     esac
     if [[ -z $2 ]]; then

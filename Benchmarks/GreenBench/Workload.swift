@@ -20,6 +20,8 @@ enum Workload: String, CaseIterable, Sendable {
     case ring
     /// A tree of actors with fan-out 10 sums the numbers below COUNT (default one million leaves).
     case skynet
+    /// A one-for-one supervisor's permanent child crashes and is restarted COUNT times.
+    case restart
 
     /// Parses a workload name, or throws `UsageError.unknownWorkload`.
     static func parse(_ name: String) throws -> Workload {

@@ -12,11 +12,13 @@ import Testing
         "spawn": ["greenlets", "spawn_and_park_s", "total_s", "ns_per_spawn", "bytes_per_parked"],
         "ring": ["hops", "seconds", "ns_per_hop"],
         "skynet": ["actors", "seconds", "sum"],
+        "restart": ["restarts", "seconds", "ns_per_restart", "cpu_ns_per_restart"],
     ]
 
     static let runs: [(String, [String])] = [
         ("switch", ["1000"]), ("pingpong", ["1000"]), ("oneway", ["1000"]),
         ("fanin", ["1000", "--senders", "4"]), ("spawn", ["1000"]), ("ring", ["1000"]), ("skynet", ["1000"]),
+        ("restart", ["1000"]),
     ]
 
     func bench(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
@@ -56,6 +58,7 @@ import Testing
                 #expect(pairs[key].flatMap(Double.init) != nil, "\(workload) \(runtime): no number for \(key) in '\(line)'")
             }
             if workload == "skynet" { #expect(pairs["sum"] == "499500") }
+            if workload == "restart" { #expect(pairs["restarts"] == "1000") }
         }
     }
 
