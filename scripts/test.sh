@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: README's second command, and what .ci/run calls.
+# Builds once, then runs the suite twice: in parallel (plain `swift test`, what
+# most people and editors run) and serially (`--no-parallel`). Both must pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-libev.sh
@@ -8,8 +10,9 @@ scripts/ensure-openssl.sh  # GreenTLS: libssl-dev, and openssl + curl for its te
 # The chat-room tests open a thousand sockets at once.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 swift build --build-tests
-# Serial: several tests measure process-wide figures (resident memory), and a
-# loaded 2-core machine is the target; every green test owns a thread anyway.
+echo "== swift test (parallel)"
+swift test --skip-build
+echo "== swift test --no-parallel"
 swift test --skip-build --no-parallel
 # Greenlets and actors across hubs under ThreadSanitizer (every stack switch is
 # annotated for it; a report fails the run with TSan's exit code).

@@ -22,6 +22,7 @@ func runGreenWorkload(_ workload: Workload, count: Int, senders: Int, pairs: Int
     case .pairs: fatalError("pairs runs on a runtime")
     case .bridge: return try greenBridge(count, executor: executor ?? .hub)
     case .greenFromAsync: return try greenFromAsync(count, executor: executor ?? .global)
+    case .restart: return try greenRestart(count)
     }
 }
 
@@ -166,4 +167,42 @@ private func greenSkynet(leaves: Int) throws -> Report {
     let watch = Stopwatch()
     let sum = try skynet(0, leaves)
     return try .skynet(runtime: .green, leaves: leaves, seconds: watch.elapsedSeconds, sum: sum)
+}
+
+/// Crashes on every message it gets.
+private final class Crasher: GreenActor<Int> {
+    struct Crash: Error {}
+    override func receive(_ n: Int) throws { throw Crash() }
+}
+
+/// A one-for-one supervisor restarts its permanent child `n` times: each cycle
+/// sends the child a message it crashes on, and waits for its successor. The
+/// intensity allows every restart within an hour, so the supervisor's restart
+/// history holds them all (as Erlang's does with the same settings).
+private func greenRestart(_ n: Int) throws -> Report {
+    let started = WaitList()
+    var current: Crasher?
+    let spec = ChildSpec(id: "crasher", shutdown: .brutalKill) {
+        let child = Crasher(name: "crasher")
+        try child.start()
+        current = child
+        started.wakeOne()
+        return child
+    }
+    let supervisor = Supervisor(name: "restarter", strategy: .oneForOne, maxRestarts: n + 1,
+                                within: .seconds(3600), children: [spec])
+    try supervisor.start()
+    while current == nil { _ = try started.wait() }
+    let watch = Stopwatch()
+    let cpu = processCPUNanos()
+    for _ in 0..<n {
+        let child = current!
+        current = nil
+        try child.send(0)
+        while current == nil { _ = try started.wait() }
+    }
+    let seconds = watch.elapsedSeconds
+    let cpuSeconds = Double(processCPUNanos() - cpu) / 1e9
+    try supervisor.shutdown()
+    return .restart(runtime: .green, restarts: supervisor.restartCount, seconds: seconds, cpuSeconds: cpuSeconds)
 }

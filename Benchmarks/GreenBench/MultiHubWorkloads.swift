@@ -9,7 +9,7 @@
 /// - ring: the 100 nodes in N contiguous blocks, so N hops per lap cross hubs;
 /// - switch and spawn: each hub runs its share locally; the line reports the total;
 /// - skynet: the root's ten children spread over the hubs; everything below stays local;
-/// - bridge and green-from-async: as on one hub, on hub 0 (they measure the bridge to Swift's pool).
+/// - bridge, green-from-async and restart: as on one hub, on hub 0.
 import Atomics
 import Green
 import GreenActors
@@ -30,8 +30,8 @@ func runMultiHubWorkload(_ workload: Workload, count: Int, senders: Int, pairs: 
     case .ring: report = try hubsRing(runtime, count)
     case .skynet: report = try hubsSkynet(runtime, leaves: count)
     case .pairs: report = try hubsPairs(runtime, roundtrips: count, pairs: pairs)
-    case .bridge, .greenFromAsync:
-        // The bridge is about one hub and Swift's pool: run it on hub 0 of the runtime.
+    case .bridge, .greenFromAsync, .restart:
+        // The bridge (one hub and Swift's pool) and a supervisor's restarts run on hub 0.
         report = try runGreenWorkload(workload, count: count, senders: senders, pairs: pairs, hubs: 1,
                                       executor: executor)
     }

@@ -22,6 +22,7 @@ func runSwiftWorkload(_ workload: Workload, count: Int, senders: Int, pairs: Int
     case .pairs: return await independentPairs(roundtrips: count, pairs: pairs)
     case .bridge: return await swiftActorHop(count)
     case .greenFromAsync: return await swiftTaskValue(count)
+    case .restart: return await restartLoop(restarts: count)
     }
 }
 
@@ -48,6 +49,27 @@ private func independentPairs(roundtrips: Int, pairs: Int) async -> Report {
     }
     return .pairs(runtime: .swift, idiom: "asyncstream_inbox", pairs: pairs, roundtrips: roundtrips,
                   seconds: clock.elapsedSeconds)
+}
+
+/// restart: Swift concurrency has no supervisor; the idiom is a loop that
+/// starts a child Task on a fresh inbox, sends it a message it throws on,
+/// awaits its failure and starts the next.
+private func restartLoop(restarts: Int) async -> Report {
+    struct Crash: Error {}
+    let clock = Stopwatch()
+    let cpu = processCPUNanos()
+    var done = 0
+    while done < restarts {
+        let inbox = AsyncStream<Int>.makeStream()
+        let child = Task {
+            for await _ in inbox.stream { throw Crash() }
+        }
+        inbox.continuation.yield(0)
+        do { try await child.value } catch { done += 1 }
+    }
+    let seconds = clock.elapsedSeconds
+    return .restart(runtime: .swift, idiom: "task_restart_loop", restarts: done, seconds: seconds,
+                    cpuSeconds: Double(processCPUNanos() - cpu) / 1e9)
 }
 
 /// switch: two Tasks each call `Task.yield()` `yieldsEach` times.

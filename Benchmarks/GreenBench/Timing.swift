@@ -23,3 +23,11 @@ struct Stopwatch {
     /// Seconds since the stopwatch started.
     var elapsedSeconds: Double { Double(elapsedNanos) / 1e9 }
 }
+
+/// Nanoseconds of CPU time this process has used (all its threads): a cost that
+/// does not count the time other processes of a loaded machine held the CPU.
+func processCPUNanos() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}

@@ -26,6 +26,8 @@ enum Workload: String, CaseIterable, Sendable {
     case bridge
     /// A Task calls `Green.run` on a trivial body COUNT times (swift: a Task awaits a new Task's value).
     case greenFromAsync = "green-from-async"
+    /// A one-for-one supervisor's permanent child crashes and is restarted COUNT times.
+    case restart
 
     /// Parses a workload name, or throws `UsageError.unknownWorkload`.
     static func parse(_ name: String) throws -> Workload {

@@ -122,6 +122,21 @@ extension Report {
     }
 }
 
+extension Report {
+    /// `restart`: `restarts seconds ns_per_restart cpu_ns_per_restart` (a crash
+    /// and the restart that follows; the CPU time of the process as well as the
+    /// elapsed time, which a loaded machine inflates).
+    static func restart(runtime: Runtime, idiom: String? = nil, restarts: Int, seconds: Double,
+                        cpuSeconds: Double) -> Report {
+        var report = Report(workload: .restart, runtime: runtime, idiom: idiom)
+        report.add("restarts", restarts)
+        report.add("seconds", seconds: seconds)
+        report.add("ns_per_restart", nanoseconds: seconds * 1e9 / Double(restarts))
+        report.add("cpu_ns_per_restart", nanoseconds: cpuSeconds * 1e9 / Double(restarts))
+        return report
+    }
+}
+
 /// An empty histogram for pingpong's round-trip latencies, in nanoseconds (1 ns to 60 s, three
 /// significant digits): both runtimes record into one of these.
 func makeLatencyHistogram() -> Histogram<UInt64> {

@@ -13,8 +13,8 @@ struct GreenBench: ParsableCommand {
         commandName: "green-bench",
         abstract: "Benchmarks green threads and actors against Swift concurrency.",
         discussion: """
-            Prints one line of key=value pairs. Workloads: switch, pingpong, oneway, fanin, spawn, ring, \
-            bridge, green-from-async need COUNT; skynet takes a power of ten of leaves and defaults to 1000000.
+            Prints one line of key=value pairs. Workloads: switch, pingpong, oneway, fanin, spawn, ring, restart, \
+            pairs, bridge, green-from-async need COUNT; skynet takes a power of ten of leaves and defaults to 1000000.
             """
     )
 

@@ -25,10 +25,22 @@ struct ChatRoomCommand: ParsableCommand {
     @Option(help: "The most bytes waiting for one user before it is disconnected as too slow.")
     var maxQueuedBytes: Int = 1 << 20
 
+    @Option(help: "Seconds a connection has to give its name.")
+    var nameTimeout: Double = 60
+
+    @Option(help: "Seconds a named user may stay silent before it is disconnected (0: for ever).")
+    var idleTimeout: Double = 30 * 60
+
+    @Option(help: "The most connections waiting at the name prompt (default: a quarter of the open-file limit).")
+    var maxWaitingForName: Int?
+
     func run() throws {
         var config = ChatRoom.Configuration()
         config.maxLineLength = maxLineLength
         config.maxQueuedBytes = maxQueuedBytes
+        config.nameTimeout = .milliseconds(Int64(nameTimeout * 1000))
+        config.idleTimeout = idleTimeout > 0 ? .milliseconds(Int64(idleTimeout * 1000)) : nil
+        config.maxWaitingForName = maxWaitingForName
         let room = ChatRoom(host: host, port: port, configuration: config)
         try room.start()
         print("To join, telnet \(host.isEmpty ? "127.0.0.1" : host) \(room.port)")

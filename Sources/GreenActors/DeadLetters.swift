@@ -1,4 +1,5 @@
 import Atomics
+import Green
 import Logging
 
 /// Where messages to actors that are gone (or dropped by a full mailbox) end:
@@ -8,12 +9,24 @@ public enum DeadLetters {
     private static let counter = ManagedAtomic<Int>(0)
     static let logger = Logger(label: "green.deadletters")
 
-    /// Dead letters recorded in this process so far.
+    /// Dead letters recorded in this process so far, by every hub. Any thread may read it.
     public static var count: Int { counter.load(ordering: .relaxed) }
+
+    /// Dead letters recorded on the calling thread's hub so far (a send counts
+    /// on the sender's hub): what a test or one part of a program can check
+    /// while other hubs run beside it. Call it from the hub's own thread. Does not switch.
+    public static var countOnThisHub: Int { HubCount.current.value }
+
+    /// The per-hub count, kept in `Hub.local`.
+    final class HubCount {
+        var value = 0
+        static var current: HubCount { Hub.current.local(HubCount.self) { HubCount() } }
+    }
 
     @usableFromInline
     static func record(to actor: String, _ message: Any, why: String) {
         let n = counter.wrappingIncrementThenLoad(ordering: .relaxed)
+        HubCount.current.value += 1
         logger.debug("dead letter #\(n) to '\(actor)' (\(why)): \(message)")
     }
 }

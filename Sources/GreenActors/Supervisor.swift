@@ -48,7 +48,7 @@ public final class Supervisor: GreenActor<Supervisor.Command> {
     public let within: Duration
     private let template: ChildSpec?
     private var children: [Child]
-    private var restartTimes: [ContinuousClock.Instant] = []
+    private var restartTimes: RestartHistory
     private var dynamicCount = 0
     /// Restarts made so far.
     public private(set) var restartCount = 0
@@ -63,6 +63,7 @@ public final class Supervisor: GreenActor<Supervisor.Command> {
         self.strategy = strategy
         self.maxRestarts = maxRestarts
         self.within = within
+        self.restartTimes = RestartHistory(cap: maxRestarts == .max ? maxRestarts : maxRestarts + 1)
         if strategy == .simpleOneForOne {
             template = children.first
             self.children = []
@@ -186,10 +187,7 @@ public final class Supervisor: GreenActor<Supervisor.Command> {
     // MARK: - Mechanics
 
     private func noteRestart() throws {
-        let now = ContinuousClock.now
-        restartTimes.append(now)
-        restartTimes.removeAll { now - $0 > within }
-        if restartTimes.count > maxRestarts {
+        if restartTimes.note(ContinuousClock.now, window: within) > maxRestarts {
             throw SupervisorError.restartIntensityExceeded(supervisor: name, maxRestarts: maxRestarts, within: within)
         }
         restartCount += 1

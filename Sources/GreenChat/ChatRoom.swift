@@ -12,8 +12,13 @@ import Logging
 ///   `That username is already taken.\n` and the prompt again;
 /// - once named, every other user gets `## NAME joined from IP.\n`;
 /// - each line a user sends reaches every user, the sender included, as
-///   `NAME> TEXT\n` (TEXT's bytes as sent: bytes that are not UTF-8 pass
-///   through; in a name they become U+FFFD);
+///   `NAME> TEXT\n`, TEXT cleaned by `ChatText.displayable`: valid UTF-8
+///   (other bytes become U+FFFD) without control characters but tab, escape
+///   sequences or telnet negotiation, so no line can rewrite another on a
+///   terminal;
+/// - a name that could spoof the room or a user (a control character, a
+///   leading `#`, a `>`: see `ChatText.name(from:)`) gets
+///   `ChatText.nameRefusedNotice` and the prompt again;
 /// - when a user leaves (quits, drops, or is disconnected), the others get
 ///   `## NAME left the chat.\n` and the name is free again.
 ///
@@ -25,6 +30,25 @@ import Logging
 /// - a line over `maxLineLength` bytes is refused with
 ///   `## Line too long (limit N bytes); not sent.\n`, and the connection goes on;
 /// - a client that vanishes mid-line is cleaned up (the partial line is dropped);
+/// - the room reads a talker no faster than it delivers: a reader broadcasts
+///   one line, lets every other greenlet run (the writers among them), and
+///   reads its next line only once its own outbox is at most half full (its
+///   own lines come back to it, so this paces it by what the room and the
+///   network deliver). Without that, a talker whose lines had piled up in its
+///   socket put them all in every outbox in one go, and when the room fell
+///   behind (more users, a few that never read) every user went past
+///   `maxQueuedBytes` at once and was evicted. Now a room that cannot keep up
+///   slows its talkers (their sockets fill), and only users slower than the
+///   talkers fall behind; a talker whose own outbox stays over half full for
+///   `idleTimeout` is evicted as too far behind;
+/// - a connection has `nameTimeout` to give an accepted name
+///   (`## No name given in time; disconnecting.\n`), and a named user that
+///   sends nothing for `idleTimeout` is disconnected
+///   (`## Idle for too long; disconnecting.\n`);
+/// - at most `maxWaitingForName` connections wait at the prompt; a newcomer
+///   past that pushes out the oldest one
+///   (`## Too many connections are waiting to join; disconnecting.\n`), so
+///   silent connections cannot take every descriptor from users who name themselves;
 /// - `close()` tells everyone `## The room is closing.\n`, then closes.
 ///
 /// Everything runs on the hub of the thread that calls `start()`: the room's
@@ -40,8 +64,16 @@ public final class ChatRoom {
         public var farewellTimeout: Duration = .seconds(2)
         /// `SO_SNDBUF` for users' sockets; nil keeps the kernel's (tests make it small).
         public var sendBufferSize: Int32? = nil
+        /// How long a connection has, from its arrival, to give an accepted name.
+        public var nameTimeout: Duration = .seconds(60)
+        /// How long a named user may send nothing before it is disconnected; nil: for ever.
+        public var idleTimeout: Duration? = .seconds(30 * 60)
+        /// The most connections waiting at the name prompt at once; nil: a quarter
+        /// of the process's open-file limit (`RLIMIT_NOFILE`) when the room starts, at least 16.
+        public var maxWaitingForName: Int? = nil
 
-        /// The defaults: 4 KiB lines, 1 MiB per user outbox, 2 s farewell.
+        /// The defaults: 4 KiB lines, 1 MiB per user outbox, 2 s farewell,
+        /// 60 s to give a name, 30 min idle, a quarter of the descriptors for the prompt.
         public init() {}
     }
 
@@ -52,6 +84,8 @@ public final class ChatRoom {
     private var server: StreamServer!
     private var users: [String: ChatUser] = [:]
     private var connections: [ObjectIdentifier: AnyGreenlet] = [:]
+    private var waitingForName = ArrivalQueue()
+    private var waitingLimit = 16
     private var closing = false
     /// Messages broadcast so far (lines and notices).
     public private(set) var broadcastCount = 0
@@ -67,6 +101,7 @@ public final class ChatRoom {
             } catch is RoomClosing {
             } catch is Eviction {
             } catch is WriterFailed {
+            } catch is Crowded {
             }
         }
     }
@@ -81,7 +116,17 @@ public final class ChatRoom {
     /// Binds and starts accepting; returns at once.
     /// - Throws: `SocketError` (`addressInUse`...).
     /// - Note: switches only to resolve a host name.
-    public func start() throws { try server.start() }
+    public func start() throws {
+        waitingLimit = configuration.maxWaitingForName ?? ChatRoom.quarterOfTheDescriptors()
+        try server.start()
+    }
+
+    /// A quarter of the soft limit on open files, at least 16.
+    static func quarterOfTheDescriptors() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return 1 << 16 }
+        return max(16, Int(limit.rlim_cur / 4))
+    }
 
     /// Starts (if needed) and blocks until the room is closed.
     /// - Throws: as `start()`; errors injected into the caller.
@@ -117,10 +162,16 @@ public final class ChatRoom {
         let reader = BufferedReader(socket, bufferSize: min(16384, configuration.maxLineLength + 1))
         let name: String
         do {
-            guard let n = try readName(socket, reader) else { return }
+            guard let n = try readNameWaitingInLine(socket, reader) else { return }
             name = n
         } catch let closing as RoomClosing {
             try? socket.sendAll(closing.notice, timeout: configuration.farewellTimeout)
+            return
+        } catch is Crowded {
+            try? socket.sendAll(ChatRoom.crowded, timeout: configuration.farewellTimeout)
+            return
+        } catch SocketError.timedOut {
+            try? socket.sendAll(ChatRoom.nameTooLate, timeout: configuration.farewellTimeout)
             return
         }
         let user = ChatUser(name: name, socket: socket, reader: me, limit: configuration.maxQueuedBytes)
@@ -134,6 +185,9 @@ public final class ChatRoom {
             try readLoop(user, reader)
         } catch is Eviction {
             ending = .evicted
+        } catch SocketError.timedOut {
+            ending = .idle
+            user.outbox.force(ChatRoom.idle)
         } catch is RoomClosing {
             ending = .closing
         } catch let e as SocketError {
@@ -149,27 +203,44 @@ public final class ChatRoom {
         }
     }
 
-    private enum Ending { case quit, evicted, closing }
+    private enum Ending { case quit, evicted, idle, closing }
 
-    /// Prompts until a free, non-empty name arrives; nil when the client leaves first.
-    private func readName(_ socket: Socket, _ reader: BufferedReader) throws -> String? {
+    /// `readName` as one of the connections waiting at the prompt: past
+    /// `waitingLimit` of them, the oldest is pushed out (`Crowded`).
+    private func readNameWaitingInLine(_ socket: Socket, _ reader: BufferedReader) throws -> String? {
+        let me = AnyGreenlet.current
+        while waitingForName.count >= waitingLimit, let oldest = waitingForName.removeOldest() {
+            try? oldest.kill(Crowded(), block: false)
+        }
+        waitingForName.append(me)
+        defer { waitingForName.remove(me) }
+        return try readName(socket, reader, deadline: ContinuousClock.now + configuration.nameTimeout)
+    }
+
+    /// Prompts until a free, accepted name arrives; nil when the client leaves first.
+    /// - Throws: `SocketError.timedOut` at `deadline`; socket errors; injected errors.
+    private func readName(_ socket: Socket, _ reader: BufferedReader, deadline: ContinuousClock.Instant) throws -> String? {
+        func left() -> Duration { max(.zero, deadline - ContinuousClock.now) }
         while true {
-            try socket.sendAll(ChatRoom.prompt)
+            try socket.sendAll(ChatRoom.prompt, timeout: left())
             let line: [UInt8]?
             do {
-                line = try reader.readLineBytes(maxLength: configuration.maxLineLength)
+                line = try reader.readLineBytes(maxLength: configuration.maxLineLength, timeout: left())
             } catch ReaderError.lineTooLong {
-                try socket.sendAll(tooLongNotice)
+                try socket.sendAll(tooLongNotice, timeout: left())
                 continue
             }
             guard let line, line.last == 10 else { return nil }
-            let name = BufferedReader.text(of: line).trimmingSpaces
-            if name.isEmpty { continue }
-            if users[name] != nil {
-                try socket.sendAll(ChatRoom.taken)
+            switch ChatText.name(from: line) {
+            case .empty:
                 continue
+            case .refused:
+                try socket.sendAll(ChatRoom.nameRefused, timeout: left())
+            case .accepted(let name) where users[name] != nil:
+                try socket.sendAll(ChatRoom.taken, timeout: left())
+            case .accepted(let name):
+                return name
             }
-            return name
         }
     }
 
@@ -178,22 +249,28 @@ public final class ChatRoom {
         while true {
             let line: [UInt8]?
             do {
-                line = try reader.readLineBytes(maxLength: configuration.maxLineLength)
+                line = try reader.readLineBytes(maxLength: configuration.maxLineLength, timeout: configuration.idleTimeout)
             } catch ReaderError.lineTooLong {
                 user.outbox.force(tooLongNotice)
                 continue
             }
             // End of stream; a line without its newline is a client gone mid-line.
             guard let line, line.last == 10 else { return }
-            var n = line.count - 1
-            if n > 0 && line[n - 1] == 13 { n -= 1 }
+            let text = ChatText.displayable(line)
             var message = prefix
-            message.reserveCapacity(prefix.count + n + 1)
-            message.append(contentsOf: line[..<n])
+            message.reserveCapacity(prefix.count + text.count + 1)
+            message.append(contentsOf: text)
             message.append(10)
             broadcast(message)
             // This user's own outbox may have overflowed in that broadcast.
             if user.evicted { throw Eviction() }
+            // Let the writers send this line before the next one is read, and
+            // read no faster than this user's own lines reach it (see the type's comment).
+            try yieldGreenlet()
+            if try !user.outbox.waitUntilHalfEmpty(timeout: configuration.idleTimeout) {
+                evict(user)
+                throw Eviction()
+            }
         }
     }
 
@@ -242,6 +319,10 @@ public final class ChatRoom {
     static let prompt = Array("Please enter your name: ".utf8)
     static let taken = Array("That username is already taken.\n".utf8)
     static let tooFarBehind = Array("## You are too far behind; disconnecting.\n".utf8)
+    static let nameRefused = Array(ChatText.nameRefusedNotice.utf8)
+    static let nameTooLate = Array("## No name given in time; disconnecting.\n".utf8)
+    static let idle = Array("## Idle for too long; disconnecting.\n".utf8)
+    static let crowded = Array("## Too many connections are waiting to join; disconnecting.\n".utf8)
     private var tooLongNotice: [UInt8] {
         Array("## Line too long (limit \(configuration.maxLineLength) bytes); not sent.\n".utf8)
     }
@@ -270,12 +351,50 @@ struct Eviction: Error {}
 struct RoomClosing: Error { let notice: [UInt8] }
 /// Injected into a user's reader when its writer hit a socket error.
 struct WriterFailed: Error { let error: SocketError }
+/// Injected into the oldest connection waiting at the prompt when too many wait.
+struct Crowded: Error {}
 
-extension String {
-    var trimmingSpaces: String {
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
-        return String(scalars[first...last])
+/// The connections waiting at the name prompt, oldest first: append, remove
+/// any, take the oldest; each in amortized constant time.
+struct ArrivalQueue {
+    private var order: [AnyGreenlet?] = []
+    private var head = 0
+    private var slots: [ObjectIdentifier: Int] = [:]
+
+    var count: Int { slots.count }
+
+    mutating func append(_ g: AnyGreenlet) {
+        slots[ObjectIdentifier(g)] = order.count
+        order.append(g)
+    }
+
+    mutating func remove(_ g: AnyGreenlet) {
+        guard let i = slots.removeValue(forKey: ObjectIdentifier(g)) else { return }
+        order[i] = nil
+        compactIfSparse()
+    }
+
+    mutating func removeOldest() -> AnyGreenlet? {
+        while head < order.count {
+            let g = order[head]
+            order[head] = nil
+            head += 1
+            if let g {
+                slots[ObjectIdentifier(g)] = nil
+                compactIfSparse()
+                return g
+            }
+        }
+        return nil
+    }
+
+    /// Rebuilds the array once most of its slots are empty (so after at
+    /// least as many removals as live entries: amortized constant time).
+    private mutating func compactIfSparse() {
+        while head < order.count, order[head] == nil { head += 1 }
+        guard order.count > 64, slots.count * 2 < order.count else { return }
+        order = order[head...].filter { $0 != nil }
+        head = 0
+        for (i, g) in order.enumerated() { slots[ObjectIdentifier(g!)] = i }
     }
 }

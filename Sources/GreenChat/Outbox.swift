@@ -14,6 +14,7 @@ final class Outbox {
     let limit: Int
     private(set) var isClosed = false
     private let waiters = WaitList()
+    private let halfEmptied = WaitList()
 
     init(limit: Int) { self.limit = limit }
 
@@ -40,12 +41,29 @@ final class Outbox {
     func clear() {
         items.removeAll()
         bytes = 0
+        if !halfEmptied.isEmpty { halfEmptied.wakeAll() }
     }
 
     /// No more messages: `take` returns what is queued, then nil.
     func close() {
         isClosed = true
         waiters.wakeAll()
+        halfEmptied.wakeAll()
+    }
+
+    /// Waits while more than half of `limit` is queued (and it is open).
+    /// - Returns: false when `timeout` elapsed first.
+    /// - Throws: errors injected into the waiter.
+    /// - Note: switches while over half full.
+    func waitUntilHalfEmpty(timeout: Duration?) throws -> Bool {
+        guard bytes > limit / 2, !isClosed else { return true }
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        while bytes > limit / 2 && !isClosed {
+            let left = deadline.map { $0 - ContinuousClock.now }
+            if let left, left <= .zero { return false }
+            _ = try halfEmptied.wait(timeout: left)
+        }
+        return true
     }
 
     /// Everything queued, waiting while nothing is; nil once closed and empty.
@@ -59,6 +77,7 @@ final class Outbox {
         let batch = items
         items = []
         bytes = 0
+        if !halfEmptied.isEmpty { halfEmptied.wakeAll() }
         return batch
     }
 }

@@ -1,5 +1,5 @@
 import Green
-import GreenActors
+@testable import GreenActors
 import Testing
 
 @Suite struct SupervisorTests {
@@ -106,5 +106,57 @@ import Testing
             #expect(b.isDead)
             try sup.shutdown()
         }
+    }
+}
+
+/// Crashes on every message it gets.
+final class Crasher: GreenActor<Int> {
+    override func receive(_ n: Int) throws { throw Boom() }
+}
+
+@Suite struct SupervisorRestartHistoryTests {
+    /// Many restarts within the intensity: the supervisor keeps every one in its
+    /// window and stays up (the history's cost does not grow with it: see RestartHistory).
+    @Test func tenThousandRestartsWithinTheIntensityKeepTheSupervisorUp() throws {
+        let (restarts, alive) = try green { () -> (Int, Bool) in
+            let started = WaitList()
+            var current: Crasher?
+            let spec = ChildSpec(id: "crasher", shutdown: .brutalKill) {
+                let c = Crasher(name: "crasher")
+                try c.start()
+                current = c
+                started.wakeOne()
+                return c
+            }
+            let sup = Supervisor(maxRestarts: 10_000, within: .seconds(3600), children: [spec])
+            try sup.start()
+            while current == nil { _ = try started.wait() }
+            for _ in 0..<10_000 {
+                let child = current!
+                current = nil
+                try child.send(0)
+                while current == nil { _ = try started.wait() }
+            }
+            let alive = !sup.isDead
+            try sup.shutdown()
+            return (sup.restartCount, alive)
+        }
+        #expect(restarts == 10_000)
+        #expect(alive)
+    }
+
+    @Test func theHistoryKeepsTheWindowAndNoMoreThanItsCap() {
+        let t0 = ContinuousClock.now
+        var h = RestartHistory(cap: 4)
+        #expect(h.note(t0, window: .seconds(10)) == 1)
+        #expect(h.note(t0 + .seconds(1), window: .seconds(10)) == 2)
+        #expect(h.note(t0 + .seconds(2), window: .seconds(10)) == 3)
+        // The first one leaves the window (older than 10 s).
+        #expect(h.note(t0 + .seconds(11), window: .seconds(10)) == 3)
+        // Never more than the cap.
+        for i in 0..<1000 { _ = h.note(t0 + .seconds(12) + .milliseconds(i), window: .seconds(10)) }
+        #expect(h.count == 4)
+        // All leave the window.
+        #expect(h.note(t0 + .seconds(100), window: .seconds(10)) == 1)
     }
 }

@@ -35,5 +35,15 @@ func workerSpec(_ id: String, _ journal: Journal, restart: ChildSpec.Restart = .
     }
 }
 
-/// Lets the hub run everything ready (exits, restarts) for a little while.
-func settle() throws { try sleep(.milliseconds(5)) }
+/// Lets the hub run everything that is ready (exits, link notices, restarts)
+/// until nothing is: an event, not a time. The calling greenlet yields until
+/// the ready queue stays empty across more than two hand-off budgets, so the
+/// hub has run its callbacks (link notices) in between with nothing left.
+/// Timers and I/O are not waited for.
+func settle() throws {
+    var quiet = 0
+    while quiet < 300 {
+        try yieldGreenlet()
+        quiet = Hub.current.readyCount == 0 ? quiet + 1 : 0
+    }
+}

@@ -15,6 +15,7 @@ import Testing
         "pairs": ["pairs", "roundtrips", "seconds", "msgs_per_s", "ns_per_msg"],
         "bridge": ["calls", "seconds", "ns_per_call", "p50_ns", "p99_ns"],
         "green-from-async": ["calls", "seconds", "ns_per_call", "p50_ns", "p99_ns"],
+        "restart": ["restarts", "seconds", "ns_per_restart", "cpu_ns_per_restart"],
     ]
 
     static let runs: [(String, [String])] = [
@@ -23,6 +24,7 @@ import Testing
         ("pairs", ["1000", "--pairs", "2"]),
         ("bridge", ["1000"]), ("bridge", ["1000", "--executor", "global"]),
         ("green-from-async", ["1000"]), ("green-from-async", ["1000", "--executor", "hub"]),
+        ("restart", ["1000"]),
     ]
 
     /// Every workload again on a runtime of two hubs.
@@ -65,6 +67,7 @@ import Testing
                 #expect(pairs[key].flatMap(Double.init) != nil, "\(workload) \(runtime): no number for \(key) in '\(line)'")
             }
             if workload == "skynet" { #expect(pairs["sum"] == "499500") }
+            if workload == "restart" { #expect(pairs["restarts"] == "1000") }
         }
     }
 

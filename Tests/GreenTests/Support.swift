@@ -8,12 +8,6 @@ func green<T>(_ body: @escaping () throws -> T) throws -> T {
     try runInNewThread(body)
 }
 
-/// Milliseconds since `start`.
-func ms(since start: ContinuousClock.Instant) -> Double {
-    let d = ContinuousClock.now - start
-    return Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
-}
-
 struct Boom: Error, Equatable { var tag = "boom" }
 
 /// A simple event log shared by greenlets of one hub.

@@ -229,13 +229,16 @@ public final class Socket: CustomStringConvertible {
     }
 
     /// A TCP socket bound to `address` (with `SO_REUSEADDR`) and listening.
-    /// An IPv6 wildcard ("::") also accepts IPv4 connections.
+    /// An IPv6 wildcard ("::") also accepts IPv4 connections. With `reusePort`
+    /// (`SO_REUSEPORT`) several listeners, one per hub, share the port and the
+    /// kernel spreads connections over them.
     /// - Throws: `addressInUse` and other `SocketError`s.
     /// - Note: never switches.
-    public static func listening(on address: SocketAddress, backlog: Int32 = 1024) throws -> Socket {
+    public static func listening(on address: SocketAddress, backlog: Int32 = 1024, reusePort: Bool = false) throws -> Socket {
         let s = try Socket(family: address.family)
         do {
             try s.setOption(SOL_SOCKET, SO_REUSEADDR, 1)
+            if reusePort { try s.setOption(SOL_SOCKET, SO_REUSEPORT, 1) }
             if address.family == .ipv6 { try s.setOption(Int32(IPPROTO_IPV6), IPV6_V6ONLY, 0) }
             try s.bind(to: address)
             try s.listen(backlog: backlog)

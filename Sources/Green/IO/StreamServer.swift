@@ -18,6 +18,13 @@ import Logging
 /// With `maxConnections`, the server stops accepting while that many handlers
 /// run (the kernel's backlog holds the rest), like gevent's server with a Pool.
 ///
+/// When `accept` fails for want of resources (`EMFILE`: out of descriptors,
+/// `ENFILE`, `ENOBUFS`, `ENOMEM`), the server logs it once (a warning), then
+/// retries as soon as one of its handlers ends or after a delay that doubles
+/// from 10 ms to 1 s, reminding every minute with a count while it lasts; when
+/// an `accept` succeeds again it logs how long it failed and how many times
+/// (a notice). The kernel's backlog holds new connections meanwhile.
+///
 /// Everything runs on the hub of the thread that calls `start()`.
 public final class StreamServer {
     /// What runs for each connection, in a greenlet of its own.
@@ -44,6 +51,8 @@ public final class StreamServer {
     public private(set) var isStopped = true
     /// Connections accepted so far.
     public private(set) var acceptedCount = 0
+    /// `accept` calls that failed so far (out of descriptors and the like).
+    public private(set) var acceptFailureCount = 0
 
     /// A server for `host` (a numeric address or a name; "" for every IPv4
     /// interface, "::" for every interface) and `port` (0: the kernel picks one;
@@ -111,6 +120,7 @@ public final class StreamServer {
 
     private func acceptConnections() throws {
         guard let listener else { return }
+        var outage: AcceptOutage?
         while !stopping {
             if let maxConnections, handlers.count >= maxConnections {
                 _ = try slotFreed.wait()
@@ -122,13 +132,53 @@ public final class StreamServer {
             } catch SocketError.closed {
                 return
             } catch let e as SocketError {
-                // EMFILE and the like: wait for descriptors to free up, as gevent does.
-                StreamServer.logger.warning("accept failed: \(e); retrying")
-                try sleep(.milliseconds(100))
+                // EMFILE and the like: wait for descriptors to free up, as gevent
+                // does, but say so once (and once a minute), not at every retry.
+                acceptFailureCount += 1
+                if outage == nil {
+                    outage = AcceptOutage()
+                    StreamServer.logger.warning("accept failed: \(e); retrying quietly until it succeeds")
+                }
+                outage!.failures += 1
+                if let reminder = outage!.reminder() {
+                    StreamServer.logger.warning("accept still failing: \(e); \(reminder)")
+                }
+                _ = try slotFreed.wait(timeout: outage!.nextDelay())
                 continue
+            }
+            if let ended = outage {
+                StreamServer.logger.notice("accepting again: \(ended.summary())")
+                outage = nil
             }
             acceptedCount += 1
             spawnHandler(client, peer)
+        }
+    }
+
+    /// A run of failed `accept`s: how many, since when, and the next delay.
+    private struct AcceptOutage {
+        let start = ContinuousClock.now
+        var failures = 0
+        private var delay: Duration = .milliseconds(10)
+        private var lastReminder = ContinuousClock.now
+
+        /// The delay before the next try: 10 ms, doubling up to 1 s.
+        mutating func nextDelay() -> Duration {
+            defer { delay = min(delay * 2, .seconds(1)) }
+            return delay
+        }
+
+        /// A line for the log once a minute while it lasts, else nil.
+        mutating func reminder() -> String? {
+            let now = ContinuousClock.now
+            guard now - lastReminder >= .seconds(60) else { return nil }
+            lastReminder = now
+            return summary()
+        }
+
+        func summary() -> String {
+            let ms = (ContinuousClock.now - start) / .milliseconds(1)
+            return "\(failures) failed attempts over \(Int(ms)) ms"
         }
     }
 

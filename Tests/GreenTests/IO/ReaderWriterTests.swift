@@ -80,14 +80,15 @@ import Testing
         let after = try green { () -> String in
             let (a, b) = try loopbackPair()
             let log = Log()
+            let readOne = Event()
             let g = spawn {
-                for line in BufferedReader(a).lines { log.add(line) }
+                for line in BufferedReader(a).lines { log.add(line); readOne.set() }
                 log.add("loop ended")
                 try sleep(.seconds(30))  // the re-armed kill is thrown here
                 log.add("not reached")
             }
             try b.sendAll("one\n")
-            try sleep(.milliseconds(5))
+            try readOne.wait()  // the loop is parked on its next read
             try g.kill()
             a.close(); b.close()
             return log.lines.joined(separator: ",")

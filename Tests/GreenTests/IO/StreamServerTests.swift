@@ -33,9 +33,11 @@ import Testing
 
     @Test func stopLetsRunningHandlersFinishWithinTheGracePeriod() throws {
         let reply = try green { () -> String? in
+            let greeted = Event()
             let server = StreamServer(host: "127.0.0.1", port: 0) { socket, _ in
                 let reader = BufferedReader(socket)
                 _ = try reader.readLine()
+                greeted.set()
                 try sleep(.milliseconds(20))
                 try socket.sendAll("goodbye\n")
             }
@@ -43,7 +45,7 @@ import Testing
             let port = server.port
             let c = try Socket.connect(host: "127.0.0.1", port: port, timeout: .seconds(10))
             try c.sendAll("hi\n")
-            try sleep(.milliseconds(5))
+            try greeted.wait()  // the handler is running when the stop begins
             let stopper = spawn { try server.stop(timeout: .seconds(30)) }
             let r = try BufferedReader(c).readLine(timeout: .seconds(10))
             try stopper.join()
