@@ -362,7 +362,12 @@ public final class Hub: @unchecked Sendable {
                 if !hot.pointee.ready.isEmpty { return }
             }
             n &+= 1
-            if n & 63 == 0 && green_monotonic_nanos() > deadline { return }
+            if n & 63 == 0 {
+                if green_monotonic_nanos() > deadline { return }
+                // On a machine with more runnable threads than cores, a spinner
+                // must not hold the core the other side needs to answer.
+                if n & 1023 == 0 { sched_yield() }
+            }
             green_cpu_relax()
         }
     }
