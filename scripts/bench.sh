@@ -32,6 +32,8 @@
 #   GREEN_BENCH_INSTALL   0: never install missing toolchains (default 1)
 #   GREEN_BENCH_CPUS_ONE, GREEN_BENCH_CPUS_TWO   CPU lists for taskset (see Pinning)
 #   GREEN_BENCH_TIMEOUT   seconds one run may take before it counts as failed (default 900)
+#   GREEN_BENCH_GO_BUFFER slots of Go's channel in oneway and fanin (default 0: unbuffered, as
+#                         everywhere else; a buffered channel is Go's closer match to a mailbox)
 #   GREEN_BENCH_REPEAT    runs of each cell, keeping the cheapest (default 1; 3 steadies a
 #                         loaded machine's figures at three times the time)
 #
@@ -182,7 +184,9 @@ run_line() {
     [[ -z $cpus ]] || ! command -v taskset >/dev/null || cmd+=(taskset -c "$cpus")
     case $runtime in
         green | swift) cmd+=("$bin" "$@" --hubs "$hubs" --runtime "$runtime") ;;
-        go) cmd=(env GOMAXPROCS="$hubs" "${cmd[@]}" "$go_bin" "$@") ;;
+        go)
+            cmd=(env GOMAXPROCS="$hubs" "${cmd[@]}" "$go_bin" "$@")
+            [[ $workload != oneway && $workload != fanin ]] || cmd+=(--buffer "${GREEN_BENCH_GO_BUFFER:-0}") ;;
         # +P: skynet's million leaves need more than the default 262,144 processes.
         erlang) cmd=(env ERL_FLAGS="+S $hubs +P 2000000" "${cmd[@]}" escript "$escript_file" "$@") ;;
         boost) cmd+=("$boost_bin" "$@") ;;
