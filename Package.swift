@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Green", targets: ["Green"]),
         .library(name: "GreenActors", targets: ["GreenActors"]),
+        .library(name: "GreenTLS", targets: ["GreenTLS"]),
         .executable(name: "GreenDemo", targets: ["GreenDemo"]),
         .executable(name: "PingPong", targets: ["PingPong"]),
     ],
@@ -74,7 +75,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "Echo",
-            dependencies: ["Green", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Green", "GreenTLS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Samples/Echo"
         ),
         .executableTarget(
@@ -118,6 +119,75 @@ let package = Package(
             dependencies: ["GreenActors", "Green"],
             path: "Tests/GreenActorsTests"
         ),
+        // TLS on green sockets (issue 16): OpenSSL 3 from Debian's libssl-dev,
+        // GreenTLS over Green's ByteStream, its tests (real openssl and curl
+        // peers), and the TLS load generator of scripts/bench-tls.sh.
+        .systemLibrary(name: "CGreenOpenSSL", path: "Sources/CGreenOpenSSL", providers: [.apt(["libssl-dev"])]),
+        .target(
+            name: "GreenTLS",
+            dependencies: ["Green", "CGreenOpenSSL", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/GreenTLS"
+        ),
+        .testTarget(
+            name: "GreenTLSTests",
+            dependencies: ["GreenTLS", "Green", "Echo"],
+            path: "Tests/GreenTLSTests"
+        ),
+        .executableTarget(
+            name: "green-tls-load",
+            dependencies: ["Green", "GreenTLS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/GreenTLSLoad"
+        ),
     ],
     swiftLanguageModes: [.v5]
 )
+
+// MARK: GreenHTTP (issue 11): the seeds' WSGI-style server, a green client, the web chat.
+package.dependencies += [
+    .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+]
+package.products += [
+    .library(name: "GreenHTTP", targets: ["GreenHTTP"]),
+]
+package.targets += [
+    // Node's http_parser, from Debian's libhttp-parser-dev (scripts/ensure-http-parser.sh).
+    .systemLibrary(name: "CHTTPParser", path: "Sources/CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
+    .target(
+        name: "GreenHTTP",
+        dependencies: [
+            "Green", "CHTTPParser",
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        path: "Sources/GreenHTTP"
+    ),
+    // The seeds' Flask chat room as a library (the WebChat sample and its tests).
+    .target(
+        name: "GreenWebChat",
+        dependencies: ["Green", "GreenHTTP", .product(name: "Logging", package: "swift-log")],
+        path: "Sources/GreenWebChat"
+    ),
+    .executableTarget(
+        name: "HelloHTTP",
+        dependencies: ["Green", "GreenHTTP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Samples/HelloHTTP"
+    ),
+    .executableTarget(
+        name: "WebChat",
+        dependencies: ["Green", "GreenHTTP", "GreenWebChat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Samples/WebChat"
+    ),
+    .executableTarget(
+        name: "Download",
+        dependencies: ["Green", "GreenHTTP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Samples/Download"
+    ),
+    .testTarget(
+        name: "GreenHTTPTests",
+        dependencies: [
+            "Green", "GreenHTTP", "GreenWebChat", "HelloHTTP", "Download", "WebChat",
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        path: "Tests/GreenHTTPTests"
+    ),
+]

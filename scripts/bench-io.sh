@@ -5,10 +5,16 @@
 #         green-load echo: 100 connections x 1,000 round trips of a 64-byte line
 #   chat: ChatRoom (green) | gevent chat.py (the seeds' room)
 #         green-load chat: 200 users x 50 lines = 2,000,000 deliveries
+#   http: HelloHTTP (green) | Hummingbird 2, one event-loop thread (Benchmarks/HummingbirdPeer,
+#         a package of its own) | gevent pywsgi hello.py (the seeds' WSGI hello world)
+#         wrk -t1 -c100 -d5s (keep-alive), the same with 'Connection: close', and the
+#         seeds' ab -n 10000 -c 100 (HTTP/1.0, a connection per request; not against
+#         Hummingbird, which keeps HTTP/1.0 connections open and never answers ab)
 #
-# Usage: scripts/bench-io.sh [--quick] [--runs N]
+# Usage: scripts/bench-io.sh [--quick] [--runs N] [--only echo|chat|http]
 #   --quick   a tenth of the load, to check the script itself
 #   --runs N  runs per server (default 3); the table shows the median run
+#   --only S  only that section
 # Environment:
 #   GREEN_BENCH_SCRATCH  build folder (default .build-bench: apart from a dev build)
 #   GREEN_BENCH_PORT     first port used (default 18700; five ports from it)
@@ -25,11 +31,13 @@ base_port=${GREEN_BENCH_PORT:-18700}
 python=${PYTHON:-python3}
 runs=3
 scale=1
+only=""
 while (($#)); do
     case $1 in
         --quick) scale=10 ;;
         --runs) runs=$2; shift ;;
-        *) echo "usage: $0 [--quick] [--runs N]" >&2; exit 64 ;;
+        --only) only=$2; shift ;;
+        *) echo "usage: $0 [--quick] [--runs N] [--only echo|chat|http]" >&2; exit 64 ;;
     esac
     shift
 done
@@ -37,7 +45,11 @@ done
 echo_conns=100 echo_reqs=$((1000 / scale)) chat_users=200 chat_lines=$((50 / scale))
 
 echo "building (release) in $scratch" >&2
-for p in Echo ChatRoom nio-echo-server green-load; do
+products=()
+[[ -z $only || $only == echo ]] && products+=(Echo nio-echo-server green-load)
+[[ -z $only || $only == chat ]] && products+=(ChatRoom green-load)
+[[ -z $only || $only == http ]] && products+=(HelloHTTP)
+for p in "${products[@]}"; do
     swift build --package-path "$repo" --scratch-path "$scratch" -c release --static-swift-stdlib --product "$p" >&2
 done
 bin=$(swift build --package-path "$repo" --scratch-path "$scratch" -c release --static-swift-stdlib --show-bin-path)
@@ -123,13 +135,24 @@ bench() {
 }
 
 p=$base_port
+green_echo="" nio_echo="" gevent_echo="" green_chat="" gevent_chat=""
+want() { [[ -z $only || $only == "$1" ]]; }
+if want echo; then
 green_echo=$(bench green-echo $p echo rtt_per_sec -- "$bin/Echo" --host 127.0.0.1 --port $p)
 nio_echo=$(bench nio-echo $((p + 1)) echo rtt_per_sec -- "$bin/nio-echo-server" --host 127.0.0.1 --port $((p + 1)))
 gevent_echo=""
 ((have_gevent)) && gevent_echo=$(bench gevent-echo $((p + 2)) echo rtt_per_sec -- "$python" "$repo/Benchmarks/gevent/echo.py" $((p + 2)))
+fi
+if want chat; then
 green_chat=$(bench green-chat $((p + 3)) chat deliveries_per_sec -- "$bin/ChatRoom" --host 127.0.0.1 --port $((p + 3)))
 gevent_chat=""
 ((have_gevent)) && gevent_chat=$(bench gevent-chat $((p + 4)) chat deliveries_per_sec -- "$python" "$repo/Benchmarks/gevent/chat.py" $((p + 4)))
+fi
+http_table=""
+if want http; then
+    # shellcheck source=scripts/bench-http.sh
+    source "$repo/scripts/bench-http.sh"
+fi
 
 ratio() { [[ -n $1 && -n $2 ]] && awk "BEGIN { printf \"%.2f×\", $1 / $2 }" || echo "n/a"; }
 echo_row() {
@@ -149,8 +172,9 @@ mkdir -p "$repo/bench-results"
     echo "# I/O benchmarks"
     echo
     echo "Machine: $(uname -m), $(nproc) cores, ${cpu:-unknown CPU}. Date: $(date -u '+%Y-%m-%d %H:%M UTC')."
-    echo "Median of $runs runs; servers pinned to CPU 0, green-load to CPU 1.$( ((scale == 1)) || echo " Quick run: a tenth of the load.")"
+    echo "Median of $runs runs; servers pinned to CPU 0, the load (green-load, wrk, ab) to CPU 1; the machine is shared with other work.$( ((scale == 1)) || echo " Quick run: a tenth of the load.")"
     echo
+    if want echo; then
     echo "Echo: $echo_conns connections × $echo_reqs round trips of a 64-byte line."
     echo
     echo "| server | round trips/s | p50 µs | p99 µs | seconds | server CPU ns per round trip |"
@@ -161,6 +185,8 @@ mkdir -p "$repo/bench-results"
     echo
     echo "Green / NIO: $(ratio "$g_rt" "$n_rt") (target ≥ 1×). Green / gevent: $(ratio "$g_rt" "$ge_rt") (target ≥ 2×)."
     echo
+    fi
+    if want chat; then
     echo "Chat room: $chat_users users × $chat_lines lines, $((chat_users * chat_users * chat_lines)) deliveries."
     echo
     echo "| server | deliveries/s | seconds | server CPU ns per delivery |"
@@ -170,7 +196,14 @@ mkdir -p "$repo/bench-results"
     echo
     echo "Green / gevent: $(ratio "$g_ch" "$ge_ch") (target ≥ 5×)."
     echo
-    echo '```'
-    for l in "$green_echo" "$nio_echo" "$gevent_echo" "$green_chat" "$gevent_chat"; do [[ -n $l ]] && echo "$l"; done
-    echo '```'
+    fi
+    if [[ -n $http_table ]]; then
+        echo "$http_table"
+        echo
+    fi
+    if want echo || want chat; then
+        echo '```'
+        for l in "$green_echo" "$nio_echo" "$gevent_echo" "$green_chat" "$gevent_chat"; do [[ -n $l ]] && echo "$l"; done
+        echo '```'
+    fi
 } | tee "$repo/bench-results/io.md"

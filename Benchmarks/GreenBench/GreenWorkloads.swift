@@ -5,9 +5,11 @@ import GreenActors
 import Histogram
 
 /// Runs `workload` on green threads and actors and reports what it measured.
-func runGreenWorkload(_ workload: Workload, count: Int, senders: Int, pairs: Int, hubs: Int) throws -> Report {
+func runGreenWorkload(_ workload: Workload, count: Int, senders: Int, pairs: Int, hubs: Int,
+                      executor: BridgeExecutor? = nil) throws -> Report {
     if hubs > 1 || workload == .pairs {
-        return try runMultiHubWorkload(workload, count: count, senders: senders, pairs: pairs, hubs: hubs)
+        return try runMultiHubWorkload(workload, count: count, senders: senders, pairs: pairs, hubs: hubs,
+                                       executor: executor)
     }
     switch workload {
     case .switch: return try greenSwitch(count)
@@ -18,6 +20,8 @@ func runGreenWorkload(_ workload: Workload, count: Int, senders: Int, pairs: Int
     case .ring: return try greenRing(count)
     case .skynet: return try greenSkynet(leaves: count)
     case .pairs: fatalError("pairs runs on a runtime")
+    case .bridge: return try greenBridge(count, executor: executor ?? .hub)
+    case .greenFromAsync: return try greenFromAsync(count, executor: executor ?? .global)
     }
 }
 

@@ -8,14 +8,16 @@
 /// - pairs: pair i on hub i mod N (pairs never cross: this measures scaling);
 /// - ring: the 100 nodes in N contiguous blocks, so N hops per lap cross hubs;
 /// - switch and spawn: each hub runs its share locally; the line reports the total;
-/// - skynet: the root's ten children spread over the hubs; everything below stays local.
+/// - skynet: the root's ten children spread over the hubs; everything below stays local;
+/// - bridge and green-from-async: as on one hub, on hub 0 (they measure the bridge to Swift's pool).
 import Atomics
 import Green
 import GreenActors
 import Histogram
 
 /// Runs `workload` on `hubs` hubs (the calling thread is hub 0).
-func runMultiHubWorkload(_ workload: Workload, count: Int, senders: Int, pairs: Int, hubs: Int) throws -> Report {
+func runMultiHubWorkload(_ workload: Workload, count: Int, senders: Int, pairs: Int, hubs: Int,
+                         executor: BridgeExecutor? = nil) throws -> Report {
     let runtime = try GreenRuntime(hubs: hubs, includingCallingThread: true)
     defer { runtime.stop() }
     var report: Report
@@ -28,6 +30,10 @@ func runMultiHubWorkload(_ workload: Workload, count: Int, senders: Int, pairs: 
     case .ring: report = try hubsRing(runtime, count)
     case .skynet: report = try hubsSkynet(runtime, leaves: count)
     case .pairs: report = try hubsPairs(runtime, roundtrips: count, pairs: pairs)
+    case .bridge, .greenFromAsync:
+        // The bridge is about one hub and Swift's pool: run it on hub 0 of the runtime.
+        report = try runGreenWorkload(workload, count: count, senders: senders, pairs: pairs, hubs: 1,
+                                      executor: executor)
     }
     report.add("hubs", hubs)
     return report

@@ -20,6 +20,8 @@ func runSwiftWorkload(_ workload: Workload, count: Int, senders: Int, pairs: Int
     case .ring: return await ring(hops: count)
     case .skynet: return try await skynet(leaves: count)
     case .pairs: return await independentPairs(roundtrips: count, pairs: pairs)
+    case .bridge: return await swiftActorHop(count)
+    case .greenFromAsync: return await swiftTaskValue(count)
     }
 }
 

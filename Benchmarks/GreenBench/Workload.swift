@@ -22,6 +22,10 @@ enum Workload: String, CaseIterable, Sendable {
     case skynet
     /// P independent ping-pong pairs (`--pairs`), spread over the hubs, COUNT round trips in all.
     case pairs
+    /// A greenlet calls `awaitAsync` on a trivial async body COUNT times (swift: a Task awaits another actor).
+    case bridge
+    /// A Task calls `Green.run` on a trivial body COUNT times (swift: a Task awaits a new Task's value).
+    case greenFromAsync = "green-from-async"
 
     /// Parses a workload name, or throws `UsageError.unknownWorkload`.
     static func parse(_ name: String) throws -> Workload {
@@ -43,6 +47,8 @@ enum Workload: String, CaseIterable, Sendable {
         }
     }
 }
+
+extension BridgeExecutor: ExpressibleByArgument {}
 
 /// The runtime a workload runs on.
 enum Runtime: String, CaseIterable, Sendable, ExpressibleByArgument {

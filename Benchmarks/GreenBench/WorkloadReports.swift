@@ -89,6 +89,31 @@ extension Report {
         return report
     }
 
+    /// `bridge`: `calls seconds ns_per_call p50_ns p99_ns`; `latencies` holds each call in nanoseconds.
+    static func bridge(runtime: Runtime, idiom: String? = nil, calls: Int, seconds: Double,
+                       latencies: Histogram<UInt64>) -> Report {
+        var report = Report(workload: .bridge, runtime: runtime, idiom: idiom)
+        report.addCalls(calls, seconds: seconds, latencies: latencies)
+        return report
+    }
+
+    /// `green-from-async`: `calls seconds ns_per_call p50_ns p99_ns`, as `bridge`.
+    static func greenFromAsync(runtime: Runtime, idiom: String? = nil, calls: Int, seconds: Double,
+                               latencies: Histogram<UInt64>) -> Report {
+        var report = Report(workload: .greenFromAsync, runtime: runtime, idiom: idiom)
+        report.addCalls(calls, seconds: seconds, latencies: latencies)
+        return report
+    }
+
+    /// `calls seconds ns_per_call p50_ns p99_ns`.
+    private mutating func addCalls(_ calls: Int, seconds: Double, latencies: Histogram<UInt64>) {
+        add("calls", calls)
+        add("seconds", seconds: seconds)
+        add("ns_per_call", nanoseconds: seconds * 1e9 / Double(calls))
+        add("p50_ns", latencies.valueAtPercentile(50))
+        add("p99_ns", latencies.valueAtPercentile(99))
+    }
+
     /// `seconds msgs_per_s ns_per_msg` for `messages` messages delivered in `seconds`.
     private mutating func addThroughput(messages: Int, seconds: Double) {
         add("seconds", seconds: seconds)

@@ -13,8 +13,8 @@ struct GreenBench: ParsableCommand {
         commandName: "green-bench",
         abstract: "Benchmarks green threads and actors against Swift concurrency.",
         discussion: """
-            Prints one line of key=value pairs. Workloads: switch, pingpong, oneway, fanin, spawn, ring \
-            need COUNT; skynet takes a power of ten of leaves and defaults to 1000000.
+            Prints one line of key=value pairs. Workloads: switch, pingpong, oneway, fanin, spawn, ring, \
+            bridge, green-from-async need COUNT; skynet takes a power of ten of leaves and defaults to 1000000.
             """
     )
 
@@ -42,6 +42,8 @@ struct GreenBench: ParsableCommand {
 
     @Option(help: "Independent ping-pong pairs for pairs.")
     var pairs = 2
+    @Option(help: "bridge: where awaitAsync bodies run (hub, the default, or global); green-from-async: where the calling Task runs (global, the default, or hub). Green runtime only.")
+    var executor: BridgeExecutor?
 
     mutating func validate() throws {
         do {
@@ -61,7 +63,7 @@ struct GreenBench: ParsableCommand {
         let (workload, count, senders, pairs, hubs) = (workload, try resolvedCount(), senders, pairs, hubs)
         let report = switch runtime {
         case .green:
-            try runGreenWorkload(workload, count: count, senders: senders, pairs: pairs, hubs: hubs)
+            try runGreenWorkload(workload, count: count, senders: senders, pairs: pairs, hubs: hubs, executor: executor)
         case .swift:
             try runDetached { try await runSwiftWorkload(workload, count: count, senders: senders, pairs: pairs) }
         }
@@ -75,15 +77,17 @@ struct GreenBench: ParsableCommand {
     }
 }
 
-/// Runs `body` in a detached Task, off the main actor, and blocks this thread until it is done.
-func runDetached(_ body: @escaping @Sendable () async throws -> Report) throws -> Report {
+/// Runs `body` in a detached Task, off the main actor (on `executorPreference` when given), and
+/// blocks this thread until it is done.
+func runDetached(executorPreference: (any TaskExecutor)? = nil,
+                 _ body: @escaping @Sendable () async throws -> Report) throws -> Report {
     /// Written by the Task before it signals, read by this thread after it waits.
     final class Outcome: @unchecked Sendable {
         var result: Result<Report, Error>?
     }
     let outcome = Outcome()
     let done = DispatchSemaphore(value: 0)
-    Task.detached {
+    Task.detached(executorPreference: executorPreference) {
         do {
             outcome.result = .success(try await body())
         } catch {

@@ -3,6 +3,7 @@
 //   swift run PingPong                  # 10 rounds, printed
 //   swift run -c release PingPong --count 1000000 --quiet
 //   swift run PingPong --supervised --crash-every 3
+//   swift run -c release PingPong --hubs 2 --count 1000000 --quiet   # pinger and ponger on two cores
 import ArgumentParser
 import Green
 import GreenActors
@@ -61,27 +62,31 @@ final class Pinger: GreenActor<Ball> {
 
     override func handleDown(_ signal: DownSignal) throws {
         crashesSeen += 1
+        ponger = nil // look the successor up in the registry
         if !quiet { print("ponger down (\(signal.reason)), waiting for the supervisor's restart") }
         guard case .error(let e) = signal.reason, let crash = e as? Ponger.Crash else { return }
         try serve(crash.n)
     }
 
     private func serve(_ n: Int) throws {
-        // After a crash the supervisor's restart may not have run yet.
-        var found = Registry.current.lookup("ponger", as: Ball.self)
-        while found == nil {
-            try yieldGreenlet()
-            found = Registry.current.lookup("ponger", as: Ball.self)
-        }
-        let ponger = found!
-        if ponger !== watched {
-            monitor(ponger) // to hear of its crash and serve the lost ball again
-            watched = ponger
-        }
         if !quiet { print("ping \(n)") }
-        try ponger.send(.ping(n, from: self))
+        try currentPonger().send(.ping(n, from: self))
     }
-    private var watched: GreenActor<Ball>?
+
+    /// The ponger, looked up in the registry only at the start and after a down.
+    private func currentPonger() throws -> GreenActor<Ball> {
+        if let ponger { return ponger }
+        // After a crash the supervisor's restart may not have run yet.
+        var found = Registry.shared.lookup("ponger", as: Ball.self)
+        while found == nil {
+            try sleep(.milliseconds(1))
+            found = Registry.shared.lookup("ponger", as: Ball.self)
+        }
+        monitor(found!) // to hear of its crash and serve the lost ball again
+        ponger = found
+        return found!
+    }
+    private var ponger: GreenActor<Ball>?
 }
 
 @main
@@ -101,19 +106,31 @@ struct PingPong: ParsableCommand {
     @Option(help: "With --supervised: the ponger crashes on every K-th ball it receives.")
     var crashEvery = 4
 
+    @Option(help: "Hubs (threads): with 2 or more, the pinger plays on hub 0 and the ponger on hub 1.")
+    var hubs = 1
+
     func validate() throws {
         guard count > 0 else { throw ValidationError("--count must be positive") }
+        guard hubs >= 1 && hubs <= 256 else { throw ValidationError("--hubs must be between 1 and 256") }
         guard crashEvery > 1 else { throw ValidationError("--crash-every must be at least 2") }
     }
 
     func run() throws {
         let quiet = self.quiet
+        // With several hubs the calling thread is hub 0 (the pinger's, and the
+        // supervisor's); the ponger is placed on hub 1.
+        let runtime = hubs > 1 ? try GreenRuntime(hubs: hubs, includingCallingThread: true) : nil
+        defer { runtime?.stop() }
+        func makePonger(crashEvery: Int?) -> Ponger {
+            guard let runtime else { return Ponger(crashEvery: crashEvery, quiet: quiet) }
+            return runtime.withPlacement(.hub(1)) { Ponger(crashEvery: crashEvery, quiet: quiet) }
+        }
         var supervisor: Supervisor?
         if supervised {
             let crashEvery = self.crashEvery
             let spec = ChildSpec(id: "ponger") {
-                let p = Ponger(crashEvery: crashEvery, quiet: quiet)
-                try Registry.current.register("ponger", p)
+                let p = makePonger(crashEvery: crashEvery)
+                try Registry.shared.register("ponger", p)
                 try p.start()
                 return p
             }
@@ -121,8 +138,8 @@ struct PingPong: ParsableCommand {
             try s.start()
             supervisor = s
         } else {
-            let p = Ponger(crashEvery: nil, quiet: quiet)
-            try Registry.current.register("ponger", p)
+            let p = makePonger(crashEvery: nil)
+            try Registry.shared.register("ponger", p)
             try p.start()
         }
         let start = ContinuousClock.now
@@ -142,7 +159,7 @@ struct PingPong: ParsableCommand {
             print("restarts seen: \(supervisor.restartCount)")
             try supervisor.shutdown()
         } else {
-            Registry.current.lookup("ponger", as: Ball.self)?.stop()
+            Registry.shared.lookup("ponger", as: Ball.self)?.stop()
         }
     }
 }

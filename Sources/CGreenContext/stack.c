@@ -21,8 +21,13 @@ static size_t page_size_cache;
 static int guard_mode; // 0 undecided
 
 size_t green_page_size(void) {
-    if (!page_size_cache) page_size_cache = (size_t)sysconf(_SC_PAGESIZE);
-    return page_size_cache;
+    // Any thread: every thread computes the same value, so a relaxed atomic suffices.
+    size_t page = __atomic_load_n(&page_size_cache, __ATOMIC_RELAXED);
+    if (!page) {
+        page = (size_t)sysconf(_SC_PAGESIZE);
+        __atomic_store_n(&page_size_cache, page, __ATOMIC_RELAXED);
+    }
+    return page;
 }
 
 int green_stack_guard_mode(void) { return guard_mode; }

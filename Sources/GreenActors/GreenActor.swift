@@ -7,6 +7,8 @@ protocol ActorNode: AnyGreenlet {
     var activeMonitors: Set<MonitorRef> { get set }
     func deliver(exit: ExitSignal)
     func deliver(down: DownSignal)
+    /// Removes exit notices from `peer` queued and not yet handled (unlink).
+    func dropExitNotices(from peer: AnyGreenlet)
 }
 
 /// The actor base type: a greenlet whose run loop takes typed messages from
@@ -156,7 +158,13 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
 
     /// Asks the actor to stop once it has handled the messages already queued:
     /// a normal exit. Does not block.
+    /// Any hub or thread (from elsewhere the request travels to the actor's
+    /// hub, after the caller's earlier sends).
     public func stop() {
+        if _slowPath(Hub.currentToken != mailbox.hubToken) {
+            _ = hub.runThreadsafe { [self] in stop() }
+            return
+        }
         guard !isDead else { return }
         mailbox.requestStop()
     }
@@ -169,11 +177,21 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
         try kill(ActorExit(reason: .shutdown), block: block, timeout: timeout)
     }
 
-    /// Kills the actor, forcibly: whatever it catches, it ends with `.killed`.
+    /// Kills the actor, forcibly (Erlang's `exit(Pid, kill)`): whatever it
+    /// catches, it ends with `.killed`. `ActorExit(.killed)` is thrown at its
+    /// next blocking call and at every one after (`killUntrappably`), and the
+    /// run loop ends after the message in hand, so catching it and blocking
+    /// again does not save the actor.
     /// - Throws: errors injected into the caller while it waits.
+    /// - Note: switches when `block` is true.
     public func forceKill(block: Bool = true, timeout: Duration? = nil) throws {
+        if _slowPath(Hub.currentToken != mailbox.hubToken) {
+            // The flag is the actor's state: set it on its hub, before the kill arrives there.
+            _ = hub.runThreadsafe { [self] in forcedKill = true }
+            return try killUntrappably(ActorExit(reason: .killed), block: block, timeout: timeout)
+        }
         forcedKill = true
-        try kill(ActorExit(reason: .killed), block: block, timeout: timeout)
+        try killUntrappably(ActorExit(reason: .killed), block: block, timeout: timeout)
     }
 
     // MARK: - ActorNode
@@ -192,9 +210,15 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
         mailbox.put(notice: .down(down))
     }
 
+    func dropExitNotices(from peer: AnyGreenlet) {
+        mailbox.removeExitNotices(from: peer)
+    }
+
     /// After death: notify links, and turn queued messages into dead letters.
     private func didEnd() {
         let reason = ExitReason(of: self)
+        // Names go before the notices: whoever restarts this actor may register it again at once.
+        Registry.shared.holderEnded(self)
         let peers = linkPeers
         linkPeers = [:]
         for peer in peers.values {

@@ -9,20 +9,23 @@ import Green
 ///   made on that side's hub, and exits are delivered on the receiver's hub.
 public func link(_ a: AnyGreenlet, _ b: AnyGreenlet) {
     guard a !== b else { return }
-    onHub(of: a) { attach(a, to: b) }
-    onHub(of: b) { attach(b, to: a) }
+    // Both sides record the link before either can report an exit, so an exit
+    // (which needs the link to stand on the receiving side) never arrives first.
+    onHub(of: a) { register(a, peer: b) }
+    onHub(of: b) { register(b, peer: a) }
+    onHub(of: a) { watch(a, for: b) }
+    onHub(of: b) { watch(b, for: a) }
 }
 
-/// Removes the link between `a` and `b`, if any. Does not switch. Any hub or thread.
+/// Removes the link between `a` and `b`, if any. On the caller's side at once,
+/// on the other's hub in order with the caller's other requests there. An
+/// exit notice of one already queued for the other (a trapping actor that has
+/// not handled it yet), or still on its way from another hub, is dropped, as
+/// OTP's supervisor flushes it after unlinking a child it stops.
+/// Does not switch. Any hub or thread.
 public func unlink(_ a: AnyGreenlet, _ b: AnyGreenlet) {
-    onHub(of: a) {
-        (a as? ActorNode)?.linkPeers[ObjectIdentifier(b)] = nil
-        LinkTable.remove(a, b)
-    }
-    onHub(of: b) {
-        (b as? ActorNode)?.linkPeers[ObjectIdentifier(a)] = nil
-        LinkTable.remove(a, b)
-    }
+    onHub(of: a) { cut(a, from: b) }
+    onHub(of: b) { cut(b, from: a) }
 }
 
 /// Runs `work` on `g`'s hub: at once when that is the calling thread's hub,
@@ -32,16 +35,32 @@ func onHub(of g: AnyGreenlet, _ work: @escaping () -> Void) {
     if g.hub.isCurrentThread { work() } else { _ = g.hub.runThreadsafe(work) }
 }
 
-/// Registers `peer` as linked to `g`, and arranges for `peer` to hear of `g`'s end.
-private func attach(_ g: AnyGreenlet, to peer: AnyGreenlet) {
+/// On `g`'s hub: `g`'s half of the link with `peer`.
+private func register(_ g: AnyGreenlet, peer: AnyGreenlet) {
     if let node = g as? ActorNode {
-        // An actor notifies its peers itself when it ends (GreenActor.didEnd).
         node.linkPeers[ObjectIdentifier(peer)] = peer
+    } else {
+        LinkTable.add(g, peer)
+    }
+}
+
+/// On `g`'s hub: undoes `register` and drops what is queued of `peer`'s exit.
+private func cut(_ g: AnyGreenlet, from peer: AnyGreenlet) {
+    if let node = g as? ActorNode {
+        node.linkPeers[ObjectIdentifier(peer)] = nil
+        node.dropExitNotices(from: peer)
+    }
+    LinkTable.remove(g, peer)
+}
+
+/// On `g`'s hub: arranges for `peer` to hear of `g`'s end (at once if it has ended).
+private func watch(_ g: AnyGreenlet, for peer: AnyGreenlet) {
+    if g is ActorNode {
+        // An actor notifies its peers itself when it ends (GreenActor.didEnd).
         if g.isDead { notify(peer, of: g) }
         return
     }
     // A plain greenlet: a one-shot callback, honoured only while the link stands.
-    LinkTable.add(g, peer)
     let pair = PairSet.Pair(g, peer)
     g.link { [weak peer] dead in
         let table = LinkTable.pairs
@@ -56,10 +75,12 @@ private func notify(_ peer: AnyGreenlet, of dead: AnyGreenlet) {
     onHub(of: peer) { deliverExit(to: peer, from: dead, reason: reason) }
 }
 
-/// On `peer`'s hub: an exit signal for an actor, a `LinkedExit` kill for a greenlet.
+/// On `peer`'s hub: an exit signal for an actor, a `LinkedExit` kill for a
+/// greenlet, if the link still stands there (an exit that crossed hubs while
+/// `unlink` ran is dropped).
 func deliverExit(to peer: AnyGreenlet, from dead: AnyGreenlet, reason: ExitReason) {
     if let node = peer as? ActorNode {
-        node.linkPeers[ObjectIdentifier(dead)] = nil
+        guard node.linkPeers.removeValue(forKey: ObjectIdentifier(dead)) != nil else { return }
         node.deliver(exit: ExitSignal(peer: dead, reason: reason))
     } else if !reason.isNormal, !peer.isDead {
         try? peer.kill(LinkedExit(peer: dead.name, reason: reason), block: false)

@@ -81,7 +81,21 @@ final class Mailbox<Message> {
     let policy: MailboxPolicy
     private var notices: [SystemNotice] = []
     private var noticeHead = 0
+    /// Senders parked on a full `.blockSender` mailbox, oldest first.
     private let blockedSenders = WaitList()
+    /// The message of each blocked sender, by sender (a greenlet blocks in one
+    /// send at a time). Hand-off, as in Green's coordination primitives: when
+    /// the owner takes a message it moves the oldest blocked sender's message
+    /// into the ring for it, so the ring stays full while senders wait and no
+    /// newcomer overtakes them (strict FIFO).
+    private var blockedSends: [ObjectIdentifier: BlockedSend] = [:]
+
+    final class BlockedSend {
+        enum Outcome { case waiting, delivered, ownerEnded }
+        var message: Message?
+        var outcome = Outcome.waiting
+        init(_ m: Message) { message = m }
+    }
 
     init(policy: MailboxPolicy, hub: Hub) {
         self.policy = policy
@@ -132,7 +146,7 @@ final class Mailbox<Message> {
         case .unbounded:
             break
         case .blockSender:
-            while ring.pointee.count >= limit { _ = try blockedSenders.wait() }
+            return try putBlocking(m)
         case .dropNewest:
             return false
         case .failSend(let c):
@@ -140,6 +154,43 @@ final class Mailbox<Message> {
         }
         append(m)
         return true
+    }
+
+    /// Parks the sender until the owner takes its message in (see `blockedSends`).
+    /// - Throws: `actorDead` (the message becomes a dead letter) when the owner
+    ///   ends first; errors injected into the sender (the message is not sent).
+    private func putBlocking(_ m: Message) throws -> Bool {
+        let key = ObjectIdentifier(AnyGreenlet.current)
+        let b = BlockedSend(m)
+        blockedSends[key] = b
+        defer { blockedSends[key] = nil }
+        while b.outcome == .waiting {
+            // Room with nobody served (the owner found no parked sender to
+            // hand off to, e.g. this one was woken by something else): take it.
+            if ring.pointee.count < limit {
+                append(b.message.unsafelyUnwrapped)
+                return true
+            }
+            _ = try blockedSenders.wait()
+        }
+        if b.outcome == .ownerEnded { throw ownerEnded(b.message.unsafelyUnwrapped) }
+        return true
+    }
+
+    /// On a take: moves the message of the oldest parked blocked sender into
+    /// the ring and wakes it.
+    private func admitBlockedSender() {
+        guard let g = blockedSenders.wakeOne(), let b = blockedSends[ObjectIdentifier(g)] else { return }
+        b.outcome = .delivered
+        let m = b.message.unsafelyUnwrapped
+        b.message = nil
+        append(m)
+    }
+
+    /// Records `m` as a dead letter and returns the error a send to an ended owner throws.
+    private func ownerEnded(_ m: Message) -> MailboxError {
+        DeadLetters.record(to: owner.name, m, why: "actor ended")
+        return MailboxError.actorDead(actor: owner.name)
     }
 
     /// Whether a user message waits.
@@ -161,7 +212,7 @@ final class Mailbox<Message> {
         r.pointee.head &+= 1
         r.pointee.count &-= 1
         r.pointee.takeCount &+= 1
-        if limit != Int.max && !blockedSenders.isEmpty { blockedSenders.wakeOne() }
+        if limit != Int.max && !blockedSenders.isEmpty { admitBlockedSender() }
         return m
     }
 
@@ -173,6 +224,18 @@ final class Mailbox<Message> {
             ring.pointee.ownerWaiting = false
             hub.wake(owner)
         }
+    }
+
+    /// Removes the exit notices from `peer` still queued (after an unlink).
+    func removeExitNotices(from peer: AnyGreenlet) {
+        guard ring.pointee.noticeCount > 0 else { return }
+        let kept = notices[noticeHead...].filter { notice in
+            if case .exit(let s) = notice, s.peer === peer { return false }
+            return true
+        }
+        notices = Array(kept)
+        noticeHead = 0
+        ring.pointee.noticeCount = kept.count
     }
 
     /// Takes the oldest system notice, if any.
@@ -277,13 +340,16 @@ final class Mailbox<Message> {
         }
     }
 
-    /// Removes every user message, oldest first, handing each to `body`; drops notices.
+    /// Removes every user message, oldest first, handing each to `body`; drops
+    /// notices; wakes blocked senders, which throw `actorDead` once the owner has ended.
     func drain(_ body: (Message) -> Void) {
+        // Blocked senders first, so that no take below lets one in.
+        for b in blockedSends.values where b.outcome == .waiting { b.outcome = .ownerEnded }
+        blockedSenders.wakeAll()
         while let m = popMessage() { body(m) }
         notices.removeAll()
         noticeHead = 0
         ring.pointee.noticeCount = 0
-        blockedSenders.wakeAll()
     }
 
     @usableFromInline

@@ -16,6 +16,8 @@ public final class Registry: @unchecked Sendable {
 
     private let lock = PThreadLock()
     private var names: [String: AnyGreenlet] = [:]
+    /// The names each holder was registered under (so an ending holder frees them at once).
+    private var byHolder: [ObjectIdentifier: [String]] = [:]
 
     /// A registry of its own (tests, or separate name spaces); most code uses `shared`.
     public init() {}
@@ -45,15 +47,31 @@ public final class Registry: @unchecked Sendable {
         try lock.withLock {
             if let holder = names[name], holder !== g, !Registry.hasEnded(holder) { throw Failure.nameTaken(name) }
             names[name] = g
+            byHolder[ObjectIdentifier(g), default: []].append(name)
         }
         g.link { [weak self] dead in
             guard let self else { return }
-            self.lock.withLock { if self.names[name] === dead { self.names[name] = nil } }
+            self.holderEnded(dead)
         }
     }
 
     /// Frees `name`. Any hub or thread.
-    public func unregister(_ name: String) { lock.withLock { names[name] = nil } }
+    public func unregister(_ name: String) {
+        lock.withLock {
+            guard let holder = names.removeValue(forKey: name) else { return }
+            byHolder[ObjectIdentifier(holder)]?.removeAll { $0 == name }
+        }
+    }
+
+    /// Frees every name `g` holds. An ending actor calls it on the shared
+    /// registry before it tells its links and monitors, so a supervisor that
+    /// restarts it on another hub finds the name free.
+    func holderEnded(_ g: AnyGreenlet) {
+        lock.withLock {
+            guard let held = byHolder.removeValue(forKey: ObjectIdentifier(g)) else { return }
+            for name in held where names[name] === g { names[name] = nil }
+        }
+    }
 
     /// The live greenlet registered as `name`, if any. Any hub or thread.
     public func whereis(_ name: String) -> AnyGreenlet? {

@@ -1,10 +1,16 @@
 import Green
+import Logging
 
 /// Erlang/OTP's supervisor, on greenlets.
 ///
 /// Semantics (as OTP's `supervisor`):
 /// - Children start in the order given, each linked to the supervisor, which
-///   traps exits. They stop in reverse order, each per its `Shutdown`.
+///   traps exits. They stop in reverse order, each per its `Shutdown`. A
+///   child being stopped is unlinked first, which also drops its exit notice
+///   if one is already queued: exits of former children are never handled.
+/// - A shutdown or kill that reaches the supervisor while it waits for a
+///   child to stop is kept, not swallowed: the children in hand are stopped,
+///   then the supervisor ends with it.
 /// - When a child ends, its `Restart` decides: `permanent` always restarts,
 ///   `transient` only after an abnormal end, `temporary` never (it is removed).
 /// - The strategy decides what restarts with it: `oneForOne` the child alone;
@@ -14,7 +20,11 @@ import Green
 /// - Restart intensity: more than `maxRestarts` restarts within `within` make
 ///   the supervisor stop all children and end with
 ///   `SupervisorError.restartIntensityExceeded`, an abnormal exit that its
-///   own supervisor sees (supervision trees nest).
+///   own supervisor sees (supervision trees nest). A restart whose start
+///   fails is tried again at once and each attempt counts as a restart, so a
+///   child that cannot start ends the supervisor by intensity, as in OTP.
+///   (A start that fails when the supervisor itself starts ends it with
+///   `SupervisorError.childStartFailed`.)
 public final class Supervisor: GreenActor<Supervisor.Command> {
     /// Restart strategies.
     public enum Strategy: Sendable { case oneForOne, oneForAll, restForOne, simpleOneForOne }
@@ -131,9 +141,10 @@ public final class Supervisor: GreenActor<Supervisor.Command> {
             }
         case .terminateChild(let id, let reply):
             guard let i = children.firstIndex(where: { $0.spec.id == id }) else { return reply(false) }
-            stopChildren(i..<(i + 1))
+            let injected = stopChildren(i..<(i + 1))
             children.remove(at: i)
             reply(true)
+            if let injected { throw injected }
         }
     }
 
@@ -160,10 +171,10 @@ public final class Supervisor: GreenActor<Supervisor.Command> {
         case .oneForOne, .simpleOneForOne:
             try restartChildren(i..<(i + 1))
         case .oneForAll:
-            stopChildren(children.indices)
+            if let injected = stopChildren(children.indices) { throw injected }
             try restartChildren(children.indices)
         case .restForOne:
-            stopChildren(i..<children.count)
+            if let injected = stopChildren(i..<children.count) { throw injected }
             try restartChildren(i..<children.count)
         }
     }
@@ -190,49 +201,92 @@ public final class Supervisor: GreenActor<Supervisor.Command> {
         link(to: g)
     }
 
+    /// Starts again the children of `range` that are not running, in order.
+    /// A start that fails is tried again, each attempt counting as a restart.
+    /// - Throws: `restartIntensityExceeded` when the attempts exceed it.
     private func restartChildren(_ range: Range<Int>) throws {
         for i in range where children[i].greenlet == nil {
-            do {
-                try startChild(at: i)
-            } catch {
-                throw SupervisorError.childStartFailed(id: children[i].spec.id, error: error)
+            while true {
+                do {
+                    try startChild(at: i)
+                    break
+                } catch {
+                    Supervisor.logger.warning("supervisor '\(name)': child '\(children[i].spec.id)' failed to restart: \(error)")
+                    try noteRestart()
+                }
             }
         }
     }
 
+    static let logger = Logger(label: "green.supervisor")
+
     /// Stops the live children in `range`, last first, each per its policy.
-    private func stopChildren<R: Sequence>(_ range: R) where R.Element == Int {
+    /// - Returns: the first error injected into the supervisor while it waited
+    ///   (a shutdown, a kill). It does not cut the stopping short: every child
+    ///   in `range` is stopped first, then the caller throws it (never swallowed).
+    @discardableResult
+    private func stopChildren<R: Sequence>(_ range: R) -> (any Error)? where R.Element == Int {
+        var injected: (any Error)?
         for i in Array(range).reversed() {
             guard let g = children[i].greenlet else { continue }
             children[i].greenlet = nil
             unlink(from: g)
-            Supervisor.stop(g, per: children[i].spec.shutdown)
+            let e = Supervisor.stop(g, per: children[i].spec.shutdown)
+            if injected == nil { injected = e }
         }
+        return injected
     }
 
-    private static func stop(_ g: AnyGreenlet, per policy: ChildSpec.Shutdown) {
-        guard !g.isDead else { return }
+    /// Stops `g` per `policy` and waits for it to end.
+    /// - Returns: the first error injected into the caller while it waited;
+    ///   the wait goes on after it. A second one ends the wait (a forced kill
+    ///   of the supervisor is thrown at every blocking call: it must not spin).
+    /// - Note: switches.
+    private static func stop(_ g: AnyGreenlet, per policy: ChildSpec.Shutdown) -> (any Error)? {
+        // A child on another hub is asked (join ships there); its state is never read from here.
+        let local = g.hub.isCurrentThread
+        if local && g.isDead { return nil }
+        var injected: (any Error)?
+        var interrupted = false
+        var ended = false
+        /// Waits up to `limit` for `g` to end; false when it is still alive.
+        func awaitEnd(_ limit: Duration?) -> Bool {
+            let deadline = limit.map { ContinuousClock.now + $0 }
+            while !ended && !interrupted {
+                let left = deadline.map { $0 - ContinuousClock.now }
+                if let left, left <= .zero { return false }
+                do {
+                    ended = try g.join(timeout: left)
+                } catch {
+                    if injected == nil { injected = error } else { interrupted = true }
+                }
+            }
+            return ended || (local && g.isDead)
+        }
         func brutal() {
             if let forceable = g as? ForceKillable {
-                try? forceable.forceKillNow()
+                forceable.forceKillNoWait()
             } else {
-                try? g.kill(ActorExit(reason: .killed), block: true, timeout: .seconds(5))
+                try? g.kill(ActorExit(reason: .killed), block: false)
             }
+            _ = awaitEnd(.seconds(5))
         }
         switch policy {
         case .brutalKill:
             brutal()
         case .timeout(let d):
-            try? g.kill(ActorExit(reason: .shutdown), block: true, timeout: d)
-            if !g.isDead { brutal() }
+            try? g.kill(ActorExit(reason: .shutdown), block: false)
+            if !awaitEnd(d) { brutal() } // without waiting once interrupted twice
         case .infinity:
-            try? g.kill(ActorExit(reason: .shutdown), block: true)
+            try? g.kill(ActorExit(reason: .shutdown), block: false)
+            _ = awaitEnd(nil)
         }
+        return injected
     }
 }
 
 /// Actors of any message type can be killed forcibly by a supervisor.
-protocol ForceKillable { func forceKillNow() throws }
+protocol ForceKillable { func forceKillNoWait() }
 extension GreenActor: ForceKillable {
-    func forceKillNow() throws { try forceKill(block: true, timeout: .seconds(5)) }
+    func forceKillNoWait() { try? forceKill(block: false) }
 }

@@ -13,12 +13,16 @@ import Testing
         "ring": ["hops", "seconds", "ns_per_hop"],
         "skynet": ["actors", "seconds", "sum"],
         "pairs": ["pairs", "roundtrips", "seconds", "msgs_per_s", "ns_per_msg"],
+        "bridge": ["calls", "seconds", "ns_per_call", "p50_ns", "p99_ns"],
+        "green-from-async": ["calls", "seconds", "ns_per_call", "p50_ns", "p99_ns"],
     ]
 
     static let runs: [(String, [String])] = [
         ("switch", ["1000"]), ("pingpong", ["1000"]), ("oneway", ["1000"]),
         ("fanin", ["1000", "--senders", "4"]), ("spawn", ["1000"]), ("ring", ["1000"]), ("skynet", ["1000"]),
         ("pairs", ["1000", "--pairs", "2"]),
+        ("bridge", ["1000"]), ("bridge", ["1000", "--executor", "global"]),
+        ("green-from-async", ["1000"]), ("green-from-async", ["1000", "--executor", "hub"]),
     ]
 
     /// Every workload again on a runtime of two hubs.

@@ -37,7 +37,10 @@ case "sigterm":
     try worker.join()
     withExtendedLifetime(handler) {}
     print("clean exit")
+case "wrong-hub":
+    // A hub-local object used from another hub: stops naming both (CrossHubCoordinationTests).
+    try misuseAcrossHubs(CommandLine.arguments.dropFirst(2).first ?? "")
 default:
-    print("usage: GreenTestChild overflow|access|sigterm")
+    print("usage: GreenTestChild overflow|access|sigterm|wrong-hub CASE")
     exit(64)
 }

@@ -3,8 +3,8 @@ import Testing
 
 /// The runnable examples of the seed tutorial (gevent), as tests.
 @Suite struct SeedTutorialTests {
-    @Test func explicitContextSwitchesInterleave() throws {
-        let lines = try green { () -> [String] in
+    @Test func explicitContextSwitchesInterleave() async throws {
+        let lines = try await Green.run { () -> [String] in
             let log = Log()
             let foo = spawn {
                 log.add("Running in foo")
@@ -76,8 +76,8 @@ import Testing
         }
     }
 
-    @Test func subclassOverridingRun() throws {
-        let value = try green { () -> String in
+    @Test func subclassOverridingRun() async throws {
+        let value = try await Green.run { () -> String in
             let g = MyGreenlet("Hi there!", 5)
             #expect(!g.isStarted)
             try g.start()
@@ -88,8 +88,8 @@ import Testing
         #expect(value == "Hi there!")
     }
 
-    @Test func winnerAndLoserStates() throws {
-        try green {
+    @Test func winnerAndLoserStates() async throws {
+        try await Green.run {
             let winner = spawn { "You win!" }
             let loser = spawn { () throws -> String in throw Boom(tag: "You fail at failing.") }
             #expect(winner.isStarted && loser.isStarted)

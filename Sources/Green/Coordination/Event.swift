@@ -9,10 +9,12 @@
 /// try ready.wait()
 /// ```
 ///
-/// Thread-safety: thread-safe. The event belongs to the hub that made it;
-/// `set`, `clear`, `wait` and `isSet` from another hub or thread run on that
-/// hub (`set` and `clear` travel there without waiting; `wait` and `isSet`
-/// wait for the answer cooperatively). `wait(any:)` takes it on its own hub only.
+/// Thread-safety: thread-safe. The event belongs to the hub that made it (its
+/// `home`; under `GreenRuntime.withPlacement`, the hub placed on); `set`,
+/// `clear`, `wait` and `isSet` from another hub or thread run on that hub
+/// (`set` and `clear` travel there without waiting; `wait` waits there in a
+/// proxy greenlet and `isSet` asks for the answer, both cooperatively).
+/// `wait(any:)` takes it on its own hub only.
 public final class Event: Waitable, HubHomed {
     private var flag: Bool
     private let waiters = WaiterQueue<Void>()
@@ -30,7 +32,7 @@ public final class Event: Waitable, HubHomed {
     /// Whether the event is set.
     /// - Note: from another hub, switches (it asks the event's hub).
     public var isSet: Bool {
-        if awayFromHome { return (try? home.call { [self] in flag }) ?? false }
+        if awayFromHome { return readAtHome("Event.isSet") { [self] in flag } }
         return flag
     }
 
@@ -61,11 +63,14 @@ public final class Event: Waitable, HubHomed {
     ///   `timeout` elapsed first.
     /// - Throws: an error injected into the caller (kill, a started `Timeout`);
     ///   `GreenError.negativeTimeout`; `GreenError.wouldBlockForever`.
-    /// - Note: switches when the event is not set.
+    /// - Note: switches when the event is not set; from another hub, always.
     @discardableResult
     public func wait(timeout: Duration? = nil) throws -> Bool {
         let timeout = try validated(timeout)
-        if awayFromHome { return try home.call { [self] in try wait(timeout: timeout) } }
+        if awayFromHome {
+            if timeout == .zero { return try home.callNonBlocking { [self] in flag } }
+            return try home.call { [self] in try wait(timeout: timeout) }
+        }
         if flag { return true }
         if timeout == .zero { return false }
         let w = Waiter<Void>(currentGreenlet)
@@ -77,6 +82,8 @@ public final class Event: Waitable, HubHomed {
 
     /// Signaled while set.
     public var isSignaled: Bool { flag }
+    /// See `Waitable`: the event's home.
+    public var waitableHome: Hub? { home }
     /// See `Waitable`.
     public func subscribe(_ signal: WaitSignal) { signals.add(signal) }
     /// See `Waitable`.

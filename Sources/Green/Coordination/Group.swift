@@ -14,8 +14,13 @@
 /// Errors stay inside each greenlet (see `Greenlet`), unless the caller asks
 /// for them with an `ErrorPolicy`.
 ///
-/// Thread-safety: for the greenlets of one hub (see Waiters.swift for where
-/// cross-thread wake-ups would go).
+/// Thread-safety: hub-local. A group belongs to the hub that made it (its
+/// `home`), holds greenlets of that hub only (it links to them, and links are
+/// hub-local), and spawns there. Every public member called from another hub
+/// or thread, or adding a greenlet of another hub, stops the program with a
+/// message naming both hubs. To run work over several hubs, give each hub a
+/// group of its own, or spawn with a `GreenRuntime` and join the greenlets
+/// (`join` and `get` work across hubs).
 public class Group {
     private var members: [ObjectIdentifier: AnyGreenlet] = [:]
     /// Woken whenever a member leaves.
@@ -23,18 +28,25 @@ public class Group {
     /// Failures of members that left while a `join` was running.
     private var failureLog: [any Error] = []
     private var activeJoins = 0
+    /// The hub the group belongs to.
+    public let home: Hub
 
-    /// An empty group.
-    public init() {}
+    /// An empty group, belonging to the calling thread's hub (or the hub a
+    /// `GreenRuntime.withPlacement` block places on).
+    public init() { home = Hub.forNewGreenlet }
+
+    /// Stops the program unless called on the group's hub.
+    @inline(__always)
+    func preconditionHome() { home.preconditionOnHub("\(type(of: self))") }
 
     /// How many greenlets are members.
-    public var count: Int { members.count }
+    public var count: Int { preconditionHome(); return members.count }
     /// Whether the group has no member.
-    public var isEmpty: Bool { members.isEmpty }
+    public var isEmpty: Bool { preconditionHome(); return members.isEmpty }
     /// The members, in no particular order.
-    public var greenlets: [AnyGreenlet] { Array(members.values) }
+    public var greenlets: [AnyGreenlet] { preconditionHome(); return Array(members.values) }
     /// Whether `g` is a member.
-    public func contains(_ g: AnyGreenlet) -> Bool { members[ObjectIdentifier(g)] != nil }
+    public func contains(_ g: AnyGreenlet) -> Bool { preconditionHome(); return members[ObjectIdentifier(g)] != nil }
 
     // MARK: Slots (a Pool limits them)
 
@@ -62,8 +74,11 @@ public class Group {
     /// Adding a member again does nothing.
     /// - Throws: for a `Pool`, an error injected into the caller while it waits
     ///   for a free slot (the greenlet is then not added).
-    /// - Note: switches only when a `Pool` is full.
+    /// - Note: switches only when a `Pool` is full. `g` must belong to the
+    ///   group's hub (else the program stops, naming both hubs).
     public func add(_ g: AnyGreenlet) throws {
+        preconditionHome()
+        g.hub.preconditionOnHub("greenlet '\(g.name)' added to a \(type(of: self))")
         if contains(g) { return }
         _ = try reserveSlot(timeout: nil)
         adopt(g)
@@ -71,7 +86,7 @@ public class Group {
 
     /// Removes `g` from the group without stopping it (its `Pool` slot is freed).
     /// - Note: never switches.
-    public func discard(_ g: AnyGreenlet) { departed(g) }
+    public func discard(_ g: AnyGreenlet) { preconditionHome(); departed(g) }
 
     /// Starts a greenlet running `body` as a member of the group.
     /// - Returns: its handle.
@@ -81,6 +96,7 @@ public class Group {
     ///   otherwise does not switch (the greenlet runs when the caller next blocks).
     @discardableResult
     public func spawn<T>(name: String? = nil, stackSize: Int? = nil, _ body: @escaping () throws -> T) throws -> Greenlet<T> {
+        preconditionHome()
         _ = try reserveSlot(timeout: nil)
         let g = Greenlet(name: name, stackSize: stackSize, body)
         adopt(g)
@@ -104,6 +120,7 @@ public class Group {
     /// - Note: switches while the group is not empty.
     @discardableResult
     public func join(timeout: Duration? = nil, onError: ErrorPolicy? = nil) throws -> Bool {
+        preconditionHome()
         let timeout = try validated(timeout)
         let me = currentGreenlet
         activeJoins += 1
@@ -142,6 +159,7 @@ public class Group {
     /// - Throws: an error injected into the caller while it waits.
     /// - Note: switches when `block` is true.
     public func kill(_ error: any Error = GreenletExit(), block: Bool = true, timeout: Duration? = nil) throws {
+        preconditionHome()
         let victims = greenlets.filter { $0 !== currentGreenlet }
         try killAll(victims, error, block: block, timeout: timeout)
         if block {
@@ -168,6 +186,7 @@ public class Group {
     public func map<S: Sequence, Out>(
         _ items: S, onError: ErrorPolicy = .failFast, _ body: @escaping (S.Element) throws -> Out
     ) throws -> [Out] {
+        preconditionHome()
         let it = MapIterator(group: self, items: items, ordered: true, policy: onError, body: body)
         defer { it.cancel(block: false) }
         var out: [Out] = []
@@ -191,6 +210,7 @@ public class Group {
     public func mapResults<S: Sequence, Out>(
         _ items: S, _ body: @escaping (S.Element) throws -> Out
     ) throws -> [Result<Out, any Error>] {
+        preconditionHome()
         let it = MapIterator(group: self, items: items, ordered: true, policy: .collect, body: body)
         defer { it.cancel(block: false) }
         var out: [Result<Out, any Error>] = []
@@ -209,7 +229,8 @@ public class Group {
     public func imap<S: Sequence, Out>(
         _ items: S, onError: ErrorPolicy = .failFast, _ body: @escaping (S.Element) throws -> Out
     ) -> MapIterator<Out> {
-        MapIterator(group: self, items: items, ordered: true, policy: onError, body: body)
+        preconditionHome()
+        return MapIterator(group: self, items: items, ordered: true, policy: onError, body: body)
     }
 
     /// Like `imap`, but yields the results in the order the jobs finish.
@@ -217,7 +238,8 @@ public class Group {
     public func imapUnordered<S: Sequence, Out>(
         _ items: S, onError: ErrorPolicy = .failFast, _ body: @escaping (S.Element) throws -> Out
     ) -> MapIterator<Out> {
-        MapIterator(group: self, items: items, ordered: false, policy: onError, body: body)
+        preconditionHome()
+        return MapIterator(group: self, items: items, ordered: false, policy: onError, body: body)
     }
 }
 
@@ -227,8 +249,12 @@ public class Group {
 /// slots of a `Pool`); each job's outcome arrives through an internal queue.
 /// Dropping the iterator before the end kills the jobs still running.
 /// Use it from one greenlet.
+///
+/// Thread-safety: hub-local, as its group: `next()` from another hub or
+/// thread stops the program naming both hubs.
 public final class MapIterator<Out> {
     private let state: MapState<Out>
+    private let home: Hub
     private let ordered: Bool
     private let policy: ErrorPolicy
     private var buffered: [Int: Result<Out, any Error>] = [:]
@@ -241,6 +267,7 @@ public final class MapIterator<Out> {
     init<S: Sequence>(group: Group, items: S, ordered: Bool, policy: ErrorPolicy, body: @escaping (S.Element) throws -> Out) {
         self.ordered = ordered
         self.policy = policy
+        home = group.home
         let state = MapState<Out>()
         self.state = state
         // The feeder and the jobs hold the state weakly: the iterator owns it,
@@ -323,6 +350,7 @@ public final class MapIterator<Out> {
     ///   into the caller (the iteration can go on after it).
     /// - Note: switches while no result is available.
     public func next() throws -> Out? {
+        home.preconditionOnHub("a map iterator")
         while let (i, r) = try nextResult() {
             switch r {
             case .success(let v):

@@ -1,8 +1,9 @@
 /// A queue that returns the most recently added item first: gevent's `LifoQueue`.
 ///
 /// Everything else is `Queue`'s: `maxSize`, blocking, FIFO order among blocked
-/// greenlets, `close()`, kill-safety. An item put while a getter waits goes
-/// straight to that getter.
+/// greenlets, `close()`, kill-safety, thread-safety (every member may be
+/// called from another hub or thread; see `Queue`). An item put while a getter
+/// waits goes straight to that getter.
 public final class LifoQueue<Element>: Queue<Element> {
     private var stack: [Element] = []
 

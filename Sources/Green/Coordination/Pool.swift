@@ -6,6 +6,8 @@
 /// let pool = Pool(20)
 /// let pages = try pool.map(download, urls)   // at most 20 downloads at once
 /// ```
+///
+/// Thread-safety: hub-local, as `Group`.
 public final class Pool: Group {
     /// The most members at once.
     public let size: Int
@@ -26,9 +28,9 @@ public final class Pool: Group {
     override func releaseSlot() { slots.release() }
 
     /// How many more members could join without waiting.
-    public var freeCount: Int { slots.value }
+    public var freeCount: Int { preconditionHome(); return slots.value }
     /// Whether a spawn would block.
-    public var isFull: Bool { slots.value == 0 }
+    public var isFull: Bool { preconditionHome(); return slots.value == 0 }
 
     /// Waits until a member could join without waiting (gevent's `wait_available`).
     /// - Parameter timeout: nil waits without limit; zero only checks.
@@ -37,6 +39,7 @@ public final class Pool: Group {
     /// - Note: switches while the pool is full.
     @discardableResult
     public func waitAvailable(timeout: Duration? = nil) throws -> Bool {
+        preconditionHome()
         guard try slots.acquire(timeout: timeout) else { return false }
         slots.release()
         return true

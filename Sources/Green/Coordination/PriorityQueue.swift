@@ -10,8 +10,9 @@ import HeapModule
 /// ```
 ///
 /// Everything else is `Queue`'s: `maxSize`, blocking, FIFO order among blocked
-/// greenlets, `close()`, kill-safety. An item put while a getter waits goes
-/// straight to that getter.
+/// greenlets, `close()`, kill-safety, thread-safety (every member may be
+/// called from another hub or thread; see `Queue`). An item put while a getter
+/// waits goes straight to that getter.
 public final class PriorityQueue<Element: Comparable>: Queue<Element> {
     private struct Entry: Comparable {
         let item: Element

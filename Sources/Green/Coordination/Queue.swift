@@ -19,9 +19,17 @@ import DequeModule
 ///
 /// `LifoQueue`, `PriorityQueue` and `JoinableQueue` are kinds of `Queue`.
 ///
-/// Thread-safety: for the greenlets of one hub (see Waiters.swift for where
-/// cross-thread wake-ups would go).
-public class Queue<Element>: Sequence, Waitable {
+/// Thread-safety: thread-safe. The queue belongs to the hub that made it (its
+/// `home`); every member may be called from another hub or a plain thread
+/// and runs on the home hub (see CrossHubOperations.swift): a blocking `get`
+/// or bounded `put` waits there in a proxy greenlet while the caller waits on
+/// its own hub; `getNowait`, `putNowait`, an unbounded `put` and the
+/// properties ask for the answer (so from another hub they switch); `close`
+/// travels there without waiting. Items put by one greenlet or thread are
+/// placed in the order put, wherever it runs. A blocked getter killed across
+/// hubs keeps an item it was handed (the kill is thrown at its next blocking
+/// call). `wait(any:)` and `iwait` take the queue on its own hub only.
+public class Queue<Element>: Sequence, Waitable, HubHomed {
     /// The most items the queue holds; nil when unbounded.
     public let maxSize: Int?
     private var fifo = Deque<Element>()
@@ -31,6 +39,8 @@ public class Queue<Element>: Sequence, Waitable {
     private var closed = false
     /// Items placed and not yet marked done (used by `JoinableQueue`).
     var unfinishedTasks = 0
+    /// The hub whose thread owns the queue's state.
+    public let home: Hub
 
     /// An empty queue.
     /// - Parameter maxSize: the most items it holds (at least 1); nil for no
@@ -38,6 +48,7 @@ public class Queue<Element>: Sequence, Waitable {
     public init(maxSize: Int? = nil) {
         precondition(maxSize.map { $0 > 0 } ?? true, "Queue maxSize must be at least 1 (use Channel for a rendezvous)")
         self.maxSize = maxSize
+        home = Hub.forNewGreenlet
     }
 
     // MARK: Storage (overridden by LifoQueue and PriorityQueue)
@@ -53,17 +64,44 @@ public class Queue<Element>: Sequence, Waitable {
 
     // MARK: State
 
+    // From another hub, each of these asks the home hub (and so switches).
+
     /// How many items the queue holds (items of blocked putters not counted).
-    public var count: Int { storedCount }
+    public var count: Int {
+        if awayFromHome { return readAtHome("Queue.count") { [self] in storedCount } }
+        return storedCount
+    }
     /// Whether the queue holds no item.
-    public var isEmpty: Bool { storedCount == 0 }
+    public var isEmpty: Bool {
+        if awayFromHome { return readAtHome("Queue.isEmpty") { [self] in storedCount == 0 } }
+        return storedCount == 0
+    }
     /// Whether a put would block.
-    public var isFull: Bool { maxSize.map { storedCount >= $0 } ?? false }
+    public var isFull: Bool {
+        if awayFromHome { return readAtHome("Queue.isFull") { [self] in isFull } }
+        return maxSize.map { storedCount >= $0 } ?? false
+    }
     /// Whether `close()` was called.
-    public var isClosed: Bool { closed }
+    public var isClosed: Bool {
+        if awayFromHome { return readAtHome("Queue.isClosed") { [self] in closed } }
+        return closed
+    }
+    /// How many greenlets are blocked in `get` (proxies of callers on other hubs included).
+    public var waitingGetters: Int {
+        if awayFromHome { return readAtHome("Queue.waitingGetters") { [self] in getters.parkedCount } }
+        return getters.parkedCount
+    }
+    /// How many greenlets are blocked in `put` (proxies of callers on other hubs included).
+    public var waitingPutters: Int {
+        if awayFromHome { return readAtHome("Queue.waitingPutters") { [self] in putters.parkedCount } }
+        return putters.parkedCount
+    }
     /// The item the next `get` would return, without removing it; nil when empty.
-    /// - Note: never blocks.
-    public func peek() -> Element? { storedNext() }
+    /// - Note: never blocks; from another hub, switches.
+    public func peek() -> Element? {
+        if awayFromHome { return readAtHome("Queue.peek()") { [self] in storedNext() } }
+        return storedNext()
+    }
 
     // MARK: Put
 
@@ -73,9 +111,12 @@ public class Queue<Element>: Sequence, Waitable {
     ///   `QueueError.closed` when the queue is closed (or closes while blocked;
     ///   the item is then not added); an error injected into the caller (the
     ///   item is then not added); `GreenError.negativeTimeout`.
-    /// - Note: switches only when the queue is full.
+    /// - Note: switches only when the queue is full; from another hub, always
+    ///   (an unbounded put or a zero timeout waits only for the answer, and
+    ///   then never throws an error injected into the caller).
     public func put(_ item: Element, timeout: Duration? = nil) throws {
         let timeout = try validated(timeout)
+        if awayFromHome { return try putAway(item, timeout: timeout) }
         if closed { throw QueueError.closed }
         if let g = getters.popParked() {
             // A getter waits, so the queue is empty: hand the item over.
@@ -102,8 +143,17 @@ public class Queue<Element>: Sequence, Waitable {
 
     /// Adds `item` without blocking (gevent's `put_nowait`).
     /// - Throws: `QueueError.full`; `QueueError.closed`.
-    /// - Note: never switches.
+    /// - Note: never switches; from another hub, switches to wait for the answer.
     public func putNowait(_ item: Element) throws { try put(item, timeout: .zero) }
+
+    private func putAway(_ item: Element, timeout: Duration?) throws {
+        if timeout == .zero || maxSize == nil {
+            // Never blocks at home: only the answer is awaited.
+            try home.callNonBlocking { [self] in try put(item, timeout: timeout) }
+        } else {
+            try home.call { [self] in try put(item, timeout: timeout) }
+        }
+    }
 
     // MARK: Get
 
@@ -113,9 +163,13 @@ public class Queue<Element>: Sequence, Waitable {
     /// - Throws: `QueueError.empty` when nothing came within `timeout` (as
     ///   gevent); `QueueError.closed` once closed and drained; an error injected
     ///   into the caller (no item is taken then); `GreenError.negativeTimeout`.
-    /// - Note: switches only when the queue is empty.
+    /// - Note: switches only when the queue is empty; from another hub, always.
     public func get(timeout: Duration? = nil) throws -> Element {
         let timeout = try validated(timeout)
+        if awayFromHome {
+            if timeout == .zero { return try home.callNonBlocking { [self] in try get(timeout: .zero) } }
+            return try home.call { [self] in try get(timeout: timeout) }
+        }
         if storedCount > 0 {
             let item = unstore()
             if let p = putters.popParked() {
@@ -133,7 +187,7 @@ public class Queue<Element>: Sequence, Waitable {
 
     /// Removes and returns the next item without blocking (gevent's `get_nowait`).
     /// - Throws: `QueueError.empty`; `QueueError.closed` once closed and drained.
-    /// - Note: never switches.
+    /// - Note: never switches; from another hub, switches to wait for the answer.
     public func getNowait() throws -> Element { try get(timeout: .zero) }
 
     /// Like `get`, but returns nil once the queue is closed and drained instead
@@ -155,8 +209,11 @@ public class Queue<Element>: Sequence, Waitable {
     /// (blocked putters too, their items not added); gets return what is
     /// left, then fail with `QueueError.closed`; iterations end. Closing twice
     /// does nothing.
-    /// - Note: never switches.
+    /// - Note: never switches. From another hub, the close travels to the
+    ///   queue's hub (after the caller's earlier operations there) and this
+    ///   returns at once.
     public func close() {
+        if awayFromHome { _ = home.runThreadsafe { [self] in close() }; return }
         if closed { return }
         closed = true
         for g in getters.popAllParked() { g.wake(.closed) }
@@ -177,6 +234,8 @@ public class Queue<Element>: Sequence, Waitable {
 
     /// Signaled when a get would not block: an item is there, or the queue is closed.
     public var isSignaled: Bool { storedCount > 0 || closed }
+    /// See `Waitable`: the queue's home.
+    public var waitableHome: Hub? { home }
     /// See `Waitable`.
     public func subscribe(_ signal: WaitSignal) { signals.add(signal) }
     /// See `Waitable`.
@@ -185,6 +244,9 @@ public class Queue<Element>: Sequence, Waitable {
 
 /// Takes items from a queue until it is closed and drained; see `Queue.makeIterator()`.
 /// A class, so that blocking in `next()` holds no access to shared storage.
+///
+/// Thread-safety: it may be used from any hub or thread, as its queue (each
+/// `next()` is a `nextItem()`), by one greenlet at a time.
 public final class QueueIterator<Element>: IteratorProtocol {
     private let queue: Queue<Element>
     private var done = false

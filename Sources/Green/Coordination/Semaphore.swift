@@ -58,6 +58,14 @@ final class Permits {
             value += 1
         }
     }
+
+    /// `acquire` for a caller on another hub than `home`, the owner's hub: a
+    /// zero timeout asks for the answer, any other waits in a proxy greenlet.
+    func acquireAway(at home: Hub, timeout: Duration?) throws -> Bool {
+        let timeout = try validated(timeout)
+        if timeout == .zero { return try home.callNonBlocking { [self] in try acquire(timeout: .zero) } }
+        return try home.call { [self] in try acquire(timeout: timeout) }
+    }
 }
 
 /// A counter of permits greenlets acquire and release: gevent's `Semaphore`.
@@ -71,77 +79,129 @@ final class Permits {
 /// try slots.withLock { try download(url) }   // at most 3 at once
 /// ```
 ///
-/// Thread-safety: for the greenlets of one hub (see Waiters.swift for where
-/// cross-thread wake-ups would go).
-public final class Semaphore: Acquirable {
+/// Thread-safety: thread-safe. The semaphore belongs to the hub that made it
+/// (its `home`); from another hub or a plain thread, a blocking `acquire`
+/// waits there in a proxy greenlet (while the caller waits on its own hub), a
+/// zero-timeout `acquire` and the properties ask for the answer, and
+/// `release` travels there without waiting (see CrossHubOperations.swift).
+/// Permits are conserved across hubs: a caller killed while its acquire waits
+/// either took no permit (the acquire throws) or took one (the acquire
+/// returns `true` and the kill is thrown at its next blocking call).
+public final class Semaphore: Acquirable, HubHomed {
     let permits: Permits
+    /// The hub whose thread owns the semaphore's state.
+    public let home: Hub
 
-    /// A semaphore with `value` free permits (0 or more).
+    /// A semaphore with `value` free permits (0 or more), belonging to the
+    /// calling thread's hub (or the hub a `GreenRuntime.withPlacement` block
+    /// places on).
     public init(_ value: Int = 1) {
         precondition(value >= 0, "Semaphore value must not be negative")
         permits = Permits(value)
+        home = Hub.forNewGreenlet
     }
 
+    // From another hub, each property asks the home hub (and so switches);
+    // releases still on their way there are not counted yet.
+
     /// Free permits.
-    public var value: Int { permits.value }
+    public var value: Int {
+        if awayFromHome { return readAtHome("Semaphore.value") { [self] in permits.value } }
+        return permits.value
+    }
     /// Whether no permit is free (an acquire would block).
-    public var isLocked: Bool { permits.value == 0 }
-    /// How many greenlets are blocked in `acquire`.
-    public var waiting: Int { permits.waiting }
+    public var isLocked: Bool {
+        if awayFromHome { return readAtHome("Semaphore.isLocked") { [self] in permits.value == 0 } }
+        return permits.value == 0
+    }
+    /// How many greenlets are blocked in `acquire` (proxies of callers on other hubs included).
+    public var waiting: Int {
+        if awayFromHome { return readAtHome("Semaphore.waiting") { [self] in permits.waiting } }
+        return permits.waiting
+    }
 
     /// Takes a permit, blocking while none is free.
     /// - Parameter timeout: nil waits without limit; zero never blocks.
     /// - Returns: `true` when taken, `false` when `timeout` elapsed first.
     /// - Throws: an error injected into the caller (no permit is taken then);
     ///   `GreenError.negativeTimeout`; `GreenError.wouldBlockForever`.
-    /// - Note: switches when no permit is free.
+    /// - Note: switches when no permit is free; from another hub, always.
     @discardableResult
     public func acquire(timeout: Duration? = nil) throws -> Bool {
-        try permits.acquire(timeout: timeout)
+        if awayFromHome { return try permits.acquireAway(at: home, timeout: timeout) }
+        return try permits.acquire(timeout: timeout)
     }
 
     /// Gives a permit back, to the longest-waiting greenlet if any.
-    /// - Note: never switches; a woken waiter runs later.
-    public func release() { permits.release() }
+    /// - Note: never switches; a woken waiter runs later. From another hub,
+    ///   the release travels to the semaphore's hub (after the caller's
+    ///   earlier operations there) and this returns at once.
+    public func release() {
+        if awayFromHome { _ = home.runThreadsafe { [self] in permits.release() }; return }
+        permits.release()
+    }
 }
 
 /// A `Semaphore` that may not be released more often than it was acquired:
 /// gevent's `BoundedSemaphore`.
-public final class BoundedSemaphore: Acquirable {
+///
+/// Thread-safety: thread-safe, as `Semaphore`, except that a `release` from
+/// another hub asks for the answer (it may throw `releasedTooOften`) and so
+/// switches; it never throws an error injected into the caller.
+public final class BoundedSemaphore: Acquirable, HubHomed {
     let permits: Permits
     /// The number of permits it started with, and the most it may hold.
     public let initialValue: Int
+    /// The hub whose thread owns the semaphore's state.
+    public let home: Hub
 
-    /// A bounded semaphore with `value` free permits (0 or more), at most `value`.
+    /// A bounded semaphore with `value` free permits (0 or more), at most
+    /// `value`, belonging to the calling thread's hub (or the hub a
+    /// `GreenRuntime.withPlacement` block places on).
     public init(_ value: Int = 1) {
         precondition(value >= 0, "BoundedSemaphore value must not be negative")
         permits = Permits(value)
         initialValue = value
+        home = Hub.forNewGreenlet
     }
 
+    // From another hub, each property asks the home hub (and so switches).
+
     /// Free permits.
-    public var value: Int { permits.value }
+    public var value: Int {
+        if awayFromHome { return readAtHome("BoundedSemaphore.value") { [self] in permits.value } }
+        return permits.value
+    }
     /// Whether no permit is free (an acquire would block).
-    public var isLocked: Bool { permits.value == 0 }
-    /// How many greenlets are blocked in `acquire`.
-    public var waiting: Int { permits.waiting }
+    public var isLocked: Bool {
+        if awayFromHome { return readAtHome("BoundedSemaphore.isLocked") { [self] in permits.value == 0 } }
+        return permits.value == 0
+    }
+    /// How many greenlets are blocked in `acquire` (proxies of callers on other hubs included).
+    public var waiting: Int {
+        if awayFromHome { return readAtHome("BoundedSemaphore.waiting") { [self] in permits.waiting } }
+        return permits.waiting
+    }
 
     /// Takes a permit, blocking while none is free.
     /// - Parameter timeout: nil waits without limit; zero never blocks.
     /// - Returns: `true` when taken, `false` when `timeout` elapsed first.
     /// - Throws: an error injected into the caller (no permit is taken then);
     ///   `GreenError.negativeTimeout`; `GreenError.wouldBlockForever`.
-    /// - Note: switches when no permit is free.
+    /// - Note: switches when no permit is free; from another hub, always.
     @discardableResult
     public func acquire(timeout: Duration? = nil) throws -> Bool {
-        try permits.acquire(timeout: timeout)
+        if awayFromHome { return try permits.acquireAway(at: home, timeout: timeout) }
+        return try permits.acquire(timeout: timeout)
     }
 
     /// Gives a permit back, to the longest-waiting greenlet if any.
     /// - Throws: `CoordinationError.releasedTooOften` when every permit is
     ///   already free (the count is left unchanged).
-    /// - Note: never switches.
+    /// - Note: never switches; from another hub, switches to wait for the
+    ///   answer (and never throws an error injected into the caller).
     public func release() throws {
+        if awayFromHome { return try home.callNonBlocking { [self] in try release() } }
         if permits.value >= initialValue { throw CoordinationError.releasedTooOften }
         permits.release()
     }

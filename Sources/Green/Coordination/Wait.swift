@@ -9,16 +9,40 @@
 ///
 /// To conform a type of your own: report `isSignaled`, keep the signals given
 /// to `subscribe` until `unsubscribe`, and call `notify()` on each when the
-/// object may have become signaled (a spurious notify is harmless).
+/// object may have become signaled (a spurious notify is harmless); give its
+/// hub as `waitableHome` if its state belongs to one.
+///
+/// Thread-safety: a multi-wait is hub-local. `wait(any:)`, `wait(all:)` and
+/// `iwait` take only objects whose `waitableHome` is the caller's hub (or
+/// nil); an object of another hub (an `Event`, a queue, a greenlet placed
+/// elsewhere) stops the program with a message naming both hubs. To wait
+/// across hubs, wait on the object itself (`event.wait()`, `queue.get()`,
+/// `greenlet.join()`, which work from any hub), or have a greenlet on the
+/// object's hub forward it (e.g. `result.wait()` then set a local `Event`).
 public protocol Waitable: AnyObject {
     /// Whether waiting on it now would return at once.
     var isSignaled: Bool { get }
+    /// The hub whose thread owns the object's state (reads `isSignaled`,
+    /// calls the signals), or nil when the object is safe to wait on from any
+    /// hub. Default: nil.
+    var waitableHome: Hub? { get }
     /// Starts telling `signal` when the object may have become signaled.
     /// - Note: must not switch.
     func subscribe(_ signal: WaitSignal)
     /// Stops telling `signal`. Unknown signals are ignored.
     /// - Note: must not switch.
     func unsubscribe(_ signal: WaitSignal)
+}
+
+extension Waitable {
+    /// No home hub: see `Waitable.waitableHome`.
+    public var waitableHome: Hub? { nil }
+}
+
+/// Stops the program when one of `objects` belongs to another hub than the caller's.
+@inline(__always)
+private func preconditionAllOnThisHub(_ objects: [any Waitable], _ call: StaticString) {
+    for o in objects { o.waitableHome?.preconditionOnHub("\(type(of: o)) given to \(call)") }
 }
 
 /// The handle through which a `Waitable` tells a greenlet blocked in
@@ -36,7 +60,7 @@ public final class WaitSignal {
     /// on, so a spurious call is harmless.
     /// - Note: never switches; safe from hub callbacks.
     public func notify() {
-        // Cross-thread wake-ups would go here too (see Waiters.swift).
+        // Always the calling thread's hub: multi-waits take local objects only.
         if armed && greenlet.state == .parked { greenlet.hub.wake(greenlet) }
     }
 }
@@ -78,9 +102,11 @@ private func parkArmed(_ signal: WaitSignal, until deadline: ContinuousClock.Ins
 /// - Returns: nil also for an empty list.
 /// - Throws: an error injected into the caller (kill, a started `Timeout`);
 ///   `GreenError.negativeTimeout`; `GreenError.wouldBlockForever`.
-/// - Note: switches when none is signaled yet.
+/// - Note: switches when none is signaled yet. Hub-local: every object must
+///   belong to the caller's hub (see `Waitable`).
 public func wait(any objects: [any Waitable], timeout: Duration? = nil) throws -> (any Waitable)? {
     let timeout = try validated(timeout)
+    preconditionAllOnThisHub(objects, "wait(any:)")
     if let o = objects.first(where: { $0.isSignaled }) { return o }
     if objects.isEmpty || timeout == .zero { return nil }
     let signal = WaitSignal(currentGreenlet)
@@ -99,7 +125,8 @@ public func wait(any objects: [any Waitable], timeout: Duration? = nil) throws -
 /// or until `timeout` elapses; gevent's `wait(objects)`.
 /// - Returns: the objects that were signaled, in the order they were seen.
 /// - Throws: an error injected into the caller; `GreenError.negativeTimeout`.
-/// - Note: switches.
+/// - Note: switches. Hub-local: every object must belong to the caller's hub
+///   (see `Waitable`).
 @discardableResult
 public func wait(all objects: [any Waitable], timeout: Duration? = nil) throws -> [any Waitable] {
     let it = try iwait(objects, timeout: timeout)
@@ -117,21 +144,30 @@ public func wait(all objects: [any Waitable], timeout: Duration? = nil) throws -
 /// while let g = try it.next() { ... }
 /// ```
 /// - Throws: `GreenError.negativeTimeout`.
-/// - Note: does not switch; `next()` does.
+/// - Note: does not switch; `next()` does. Hub-local: every object must
+///   belong to the caller's hub, and the iterator is used there (see `Waitable`).
 public func iwait(_ objects: [any Waitable], timeout: Duration? = nil) throws -> WaitIterator {
-    WaitIterator(objects, timeout: try validated(timeout))
+    let timeout = try validated(timeout)
+    preconditionAllOnThisHub(objects, "iwait")
+    return WaitIterator(objects, timeout: timeout)
 }
 
 /// Yields objects as they become signaled; see `iwait(_:timeout:)`.
 /// Dropping it before the end stops its subscriptions.
+///
+/// Thread-safety: hub-local; `next()` from another hub or thread stops the
+/// program naming both hubs.
 public final class WaitIterator {
     private var pending: [any Waitable]
     private let deadline: ContinuousClock.Instant?
     private var signal: WaitSignal?
+    /// The hub whose objects it waits on.
+    private let hub: Hub
 
     init(_ objects: [any Waitable], timeout: Duration?) {
         pending = objects
         deadline = timeout.map { ContinuousClock.now + $0 }
+        hub = Hub.current
     }
 
     deinit { finish() }
@@ -148,6 +184,7 @@ public final class WaitIterator {
     /// - Throws: an error injected into the caller (the iteration can go on after it).
     /// - Note: switches when none is signaled yet.
     public func next() throws -> (any Waitable)? {
+        hub.preconditionOnHub("an iwait iterator")
         while true {
             if let i = pending.firstIndex(where: { $0.isSignaled }) {
                 let o = pending.remove(at: i)
@@ -175,6 +212,8 @@ public final class WaitIterator {
 extension AnyGreenlet: Waitable {
     /// A greenlet is signaled once it has finished.
     public var isSignaled: Bool { isDead }
+    /// The greenlet's hub: `wait(any:)` takes greenlets of the caller's hub only.
+    public var waitableHome: Hub? { hub }
 
     /// Notifies `signal` when the greenlet finishes.
     public func subscribe(_ signal: WaitSignal) {

@@ -17,12 +17,14 @@ import DequeModule
 // - Every primitive is a class whose blocking methods are non-mutating and
 //   touch stored properties only in short accesses, never across a park.
 //
-// Cross-thread wake-ups (a later issue): every wake-up of a waiter goes through
-// `Waiter.wake()`, and every signal to `wait(any:)` through `WaitSignal.notify()`.
-// To serve greenlets of other hubs, those two would wake through
-// `g.hub.runThreadsafe { g.hub.wake(g) }` when `g.hub` is not the calling
-// thread's hub, and each primitive's state would be guarded by a lock taken in
-// short sections (never across `block`). No public API needs to change.
+// Across hubs (see CrossHubOperations.swift and Core/CrossHub.swift): there
+// are no cross-thread wake-ups here, by design. A primitive's state, its
+// waiter queues and every greenlet in them belong to its home hub; a caller on
+// another hub is represented at home by a proxy greenlet (`Hub.call`) that
+// waits here like any local waiter, and the caller is woken on its own hub
+// when the proxy's answer arrives there through that hub's thread-safe entry.
+// So `Waiter.wake()` and `WaitSignal.notify()` always wake a greenlet of the
+// calling thread's hub, and no state here needs a lock.
 
 /// One greenlet blocked in a coordination primitive, with what it hands over
 /// (a putter's item) or receives (a getter's item).
@@ -39,8 +41,8 @@ final class Waiter<Payload> {
     }
 
     /// Marks the waiter served (or refused because the primitive closed) and
-    /// wakes it. Call only on a waiter returned by `popParked`.
-    /// The one place a cross-thread wake-up would go.
+    /// wakes it. Call only on a waiter returned by `popParked`, on the
+    /// primitive's home hub (the waiter's greenlet always belongs to it).
     @inline(__always)
     func wake(_ outcome: Outcome = .served) {
         self.outcome = outcome
@@ -115,7 +117,7 @@ func block<P>(_ w: Waiter<P>, in queue: WaiterQueue<P>, timeout: Duration?) thro
             if w.outcome != .waiting {
                 // Served, yet an error arrived: keep what was handed over and
                 // let the error surface at the next blocking call.
-                w.greenlet.pendingError = error
+                w.greenlet.reinject(error)
                 return true
             }
             queue.remove(w)
@@ -154,5 +156,5 @@ var currentGreenlet: AnyGreenlet { Hub.current.current }
 /// Ends a non-throwing iteration on an error (a kill, a `Timeout`): the error
 /// is injected again so that the greenlet's next blocking call throws it.
 func reinjectForNextBlockingCall(_ error: any Error) {
-    currentGreenlet.pendingError = error
+    currentGreenlet.reinject(error)
 }

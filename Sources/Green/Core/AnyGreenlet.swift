@@ -34,9 +34,18 @@ open class AnyGreenlet {
     var hasStarted = false
     var stack: green_stack?
     var stackSize: Int
+    /// The injected error its next blocking call throws (see `inject(_:)`).
     var pendingError: (any Error)? {
         didSet { record.pointee.has_pending_error = pendingError == nil ? 0 : 1 }
     }
+    /// Errors injected behind `pendingError`, in the order they will be thrown;
+    /// empty but for the rare greenlet hit twice before it ran.
+    private var laterErrors: [any Error] = []
+    /// An untrappable kill (`killUntrappably`): thrown at every blocking call
+    /// from the first on, until the greenlet ends.
+    private var untrappableError: (any Error)?
+    /// Timeouts started for this greenlet so far: orders nested timeouts.
+    var timeoutsStarted: UInt64 = 0
     /// Lives in the C record, like `state`.
     @inline(__always) var wakeReason: Hub.WakeReason {
         get { Hub.WakeReason(rawValue: record.pointee.wake_reason).unsafelyUnwrapped }
@@ -46,7 +55,11 @@ open class AnyGreenlet {
     private var timerMode: TimerMode = .sleep
     private var io: UnsafeMutablePointer<ev_io>?
     private var joiners: WaitList?
+    /// Link callbacks not run yet. They stay here until the hub runs them,
+    /// so `unlink` reaches one even after the greenlet ended.
     private var linkCallbacks: [(id: Int, callback: (AnyGreenlet) -> Void)] = []
+    /// The hub has a pass over `linkCallbacks` queued.
+    private var linkRunQueued = false
     /// Link tokens of `wait(any:)` subscriptions, by signal (see Coordination/Wait.swift).
     var waitSubscriptions: [ObjectIdentifier: LinkToken] = [:]
     private var ioFD: Int32 = -1
@@ -106,6 +119,21 @@ open class AnyGreenlet {
 
     private var liveLoop: OpaquePointer? { hub?.loop }
 
+    /// The thread that constructed this greenlet: until `start()` hands it to
+    /// its hub, that thread owns its state (a greenlet placed on another hub
+    /// is set up, linked to, and started from where it was made).
+    private let builtBy = pthread_self()
+
+    /// Whether the calling thread may touch this greenlet's state directly.
+    @inline(__always)
+    var ownedHere: Bool {
+        hub.isCurrentThread || (pthread_equal(builtBy, pthread_self()) != 0 && !handedOver)
+    }
+
+    /// Set by `start()` when it hands the greenlet to its hub from another
+    /// thread; read only by the thread that built it (see `ownedHere`).
+    private var handedOver = false
+
     private func copyNameToRecord() {
         withUnsafeMutableBytes(of: &record.pointee.name) { buf in
             let utf8 = Array(name.utf8.prefix(buf.count - 1))
@@ -149,6 +177,7 @@ open class AnyGreenlet {
         // Another hub's greenlet: it starts there. Until the hub runs the
         // closure, the state says "scheduled" so a second start is refused.
         state = .scheduledStart
+        handedOver = true
         let home = hub!
         let posted = home.runThreadsafe { [self] in
             home.track(self)
@@ -202,8 +231,7 @@ open class AnyGreenlet {
     /// Runs on the greenlet's own stack, from its C entry.
     static func runBody(_ raw: UnsafeMutableRawPointer) {
         let g = Unmanaged<AnyGreenlet>.fromOpaque(raw).takeUnretainedValue()
-        if let e = g.pendingError {
-            g.pendingError = nil
+        if let e = g.takePendingError() {
             g.finish(failure: e)
             return
         }
@@ -215,12 +243,27 @@ open class AnyGreenlet {
         self.failure = failure
         state = .dead
         pendingError = nil
+        laterErrors = []
+        untrappableError = nil
         joiners?.wakeAll()
         joiners = nil
-        if !linkCallbacks.isEmpty {
-            let callbacks = linkCallbacks
-            linkCallbacks = []
-            hub.runCallback { for entry in callbacks { entry.callback(self) } }
+        if !linkCallbacks.isEmpty { queueLinkCallbacks() }
+    }
+
+    /// Has the hub run the link callbacks of this dead greenlet soon.
+    private func queueLinkCallbacks() {
+        guard !linkRunQueued else { return }
+        linkRunQueued = true
+        hub.runCallback { self.runLinkCallbacks() }
+    }
+
+    /// On the hub: runs the registered link callbacks, oldest first, each
+    /// taken off the list before it runs (one unlinked meanwhile never runs).
+    private func runLinkCallbacks() {
+        linkRunQueued = false
+        while !linkCallbacks.isEmpty {
+            let entry = linkCallbacks.removeFirst()
+            entry.callback(self)
         }
     }
 
@@ -230,14 +273,96 @@ open class AnyGreenlet {
         finish(failure: error)
     }
 
+    // MARK: - Injected errors
+    //
+    // The injection rule (ARCHITECTURE.md, "Kill and link"). Errors injected
+    // into a greenlet (kills, fired `Timeout`s) wait to be thrown at its next
+    // blocking call, one per call, best first:
+    // - an injected error is never silently replaced: one that arrives while
+    //   another waits is queued behind it or ahead of it, never dropped;
+    // - a kill (any error that is not a `Timeout`) beats a timeout: it goes
+    //   ahead of every waiting timeout;
+    // - an outer timeout beats an inner one: between two timeouts, the one
+    //   started first (the outer scope) is thrown first, so that expiring in
+    //   the same loop pass an inner `withTimeout(fallback:)` cannot swallow
+    //   the outer one;
+    // - kills keep their order of arrival;
+    // - a timeout cancels only its own: `Timeout.cancel()` withdraws that
+    //   timeout and nothing else.
+    // A timeout queued behind a kill is thrown only if the greenlet catches
+    // the kill and blocks again inside the timeout's scope; leaving the scope
+    // cancels it. None of this is on the switch path: the switch path reads
+    // only the record's `has_pending_error` flag.
+
+    /// Whether `a` is thrown before `b` when both wait.
+    private static func precedes(_ a: any Error, _ b: any Error) -> Bool {
+        switch (a as? Timeout, b as? Timeout) {
+        case (nil, _?): return true // a kill beats a timeout
+        case let (ta?, tb?): return ta.serial < tb.serial // the outer beats the inner
+        default: return false // kills: first come, first thrown
+        }
+    }
+
+    /// Injects `error` by the injection rule, without waking the greenlet.
+    /// An untrappable one goes ahead of everything and stays pending.
+    func inject(_ error: any Error, untrappable: Bool = false) {
+        if untrappableError != nil { return } // it already ends the greenlet
+        if untrappable {
+            untrappableError = error
+            if let head = pendingError { laterErrors.insert(head, at: 0) }
+            pendingError = error
+            return
+        }
+        guard let head = pendingError else {
+            pendingError = error
+            return
+        }
+        if AnyGreenlet.precedes(error, head) {
+            laterErrors.insert(head, at: 0)
+            pendingError = error
+        } else {
+            let i = laterErrors.firstIndex { AnyGreenlet.precedes(error, $0) } ?? laterErrors.endIndex
+            laterErrors.insert(error, at: i)
+        }
+    }
+
+    /// Puts back, first in line, an error just taken from this greenlet
+    /// (by a blocking call that must not throw it now): it is thrown at the
+    /// next blocking call.
+    func reinject(_ error: any Error) {
+        if untrappableError != nil && pendingError != nil { return } // still pending
+        if let head = pendingError { laterErrors.insert(head, at: 0) }
+        pendingError = error
+    }
+
+    /// Takes the error to throw now; the next one in line becomes pending
+    /// (an untrappable kill is never taken: it stays pending).
+    func takePendingError() -> (any Error)? {
+        if let u = untrappableError { return u }
+        guard let e = pendingError else { return nil }
+        pendingError = laterErrors.isEmpty ? nil : laterErrors.removeFirst()
+        return e
+    }
+
+    /// Withdraws the timeout `t` if it waits to be thrown here (its `cancel()`).
+    /// It stays when it alone woke this greenlet from a blocking call that has
+    /// not returned yet (cancelled from another greenlet): that call throws it,
+    /// having nothing else to return.
+    func withdraw(_ t: Timeout) {
+        guard let head = pendingError else { return }
+        if head as? Timeout === t {
+            if laterErrors.isEmpty && state == .ready && wakeReason == .interrupted { return }
+            _ = takePendingError()
+        } else if !laterErrors.isEmpty {
+            laterErrors.removeAll { $0 as? Timeout === t }
+        }
+    }
+
     // MARK: - Waking and timers (used by Hub)
 
     @inline(__always)
     func throwPendingError() throws {
-        if record.pointee.has_pending_error != 0, let e = pendingError {
-            pendingError = nil
-            throw e
-        }
+        if record.pointee.has_pending_error != 0, let e = takePendingError() { throw e }
     }
 
     /// After a park: stops this wait's timer and says how it ended.
@@ -248,16 +373,15 @@ open class AnyGreenlet {
         case .woken, .none: return true
         case .timedOut: return false
         case .interrupted:
-            let e = pendingError ?? GreenletExit()
-            pendingError = nil
-            throw e
+            throw takePendingError() ?? GreenletExit()
         }
     }
 
-    /// Injects `error`: a parked greenlet is woken to throw it; a ready one
-    /// throws it at its next blocking call.
-    func interrupt(with error: any Error) {
-        pendingError = error
+    /// Injects `error` (by the injection rule, see `inject(_:)`): a parked
+    /// greenlet is woken to throw it; a ready one throws it at its next
+    /// blocking call.
+    func interrupt(with error: any Error, untrappable: Bool = false) {
+        inject(error, untrappable: untrappable)
         if state == .parked {
             wakeReason = .interrupted
             stopIO()
@@ -351,6 +475,11 @@ open class AnyGreenlet {
     /// `defer`s run as the error unwinds it. A greenlet that never started is
     /// cancelled without running its body. Killing a dead greenlet does nothing.
     ///
+    /// The injection rule: a kill is never lost nor replaced. It goes ahead of
+    /// any `Timeout` that fired and was not raised yet; a second kill that
+    /// arrives before the first was thrown is thrown at the blocking call after
+    /// it (if the greenlet catches the first and blocks again).
+    ///
     /// - Parameters:
     ///   - error: what its blocking call throws (default `GreenletExit`, a clean exit).
     ///   - block: wait until it has finished.
@@ -359,16 +488,34 @@ open class AnyGreenlet {
     ///   injected into the caller while it waits.
     /// - Note: switches when `block` is true.
     public func kill(_ error: any Error = GreenletExit(), block: Bool = true, timeout: Duration? = nil) throws {
+        try kill(error, untrappable: false, block: block, timeout: timeout)
+    }
+
+    /// Kills the greenlet so that it cannot carry on (Erlang's `exit(Pid, kill)`):
+    /// `error` is thrown at its next blocking call, as by `kill`, and again at
+    /// every blocking call after that until it ends, so catching it and
+    /// blocking again does not save it. It still runs what does not block (its
+    /// `catch` clauses, its `defer`s). It goes ahead of any error waiting to be
+    /// thrown; a second untrappable kill changes nothing.
+    /// - Parameters: as `kill(_:block:timeout:)`.
+    /// - Throws: `error` itself when a greenlet kills itself; with `block`, errors
+    ///   injected into the caller while it waits.
+    /// - Note: switches when `block` is true. Any hub or thread, as `kill`.
+    public func killUntrappably(_ error: any Error = GreenletExit(), block: Bool = true, timeout: Duration? = nil) throws {
+        try kill(error, untrappable: true, block: block, timeout: timeout)
+    }
+
+    private func kill(_ error: any Error, untrappable: Bool, block: Bool, timeout: Duration?) throws {
         if _slowPath(!hub.isCurrentThread) {
             let home = hub!
             if !block {
                 // Nothing to wait for: the kill travels alone.
-                if !home.runThreadsafe({ [self] in try? kill(error, block: false) }) {
+                if !home.runThreadsafe({ [self] in try? kill(error, untrappable: untrappable, block: false, timeout: nil) }) {
                     throw GreenError.hubGone(hub: home.description)
                 }
                 return
             }
-            return try home.call { [self] in try kill(error, block: true, timeout: timeout) }
+            return try home.call { [self] in try kill(error, untrappable: untrappable, block: true, timeout: timeout) }
         }
         switch state {
         case .dead:
@@ -385,12 +532,15 @@ open class AnyGreenlet {
             finish(failure: error)
             return
         case .running:
-            if self === hub.current { throw error }
-            pendingError = error
+            if self === hub.current {
+                if untrappable { inject(error, untrappable: true) } // for the blocking calls after
+                throw error
+            }
+            inject(error, untrappable: untrappable)
         case .parked:
-            interrupt(with: error)
+            interrupt(with: error, untrappable: untrappable)
         case .ready:
-            pendingError = error
+            inject(error, untrappable: untrappable)
         }
         if block { try join(timeout: timeout) }
     }
@@ -422,7 +572,7 @@ open class AnyGreenlet {
 
     private func addLink(_ callback: @escaping (AnyGreenlet) -> Void, observingFailure: Bool) -> LinkToken {
         let token = LinkToken(id: LinkToken.counter.loadThenWrappingIncrement(ordering: .relaxed))
-        if _slowPath(!hub.isCurrentThread) {
+        if _slowPath(!ownedHere) {
             // A greenlet whose hub has ended is dead and unwound: nothing to call back on.
             _ = hub.runThreadsafe { [self] in attachLink(token, callback, observingFailure) }
         } else {
@@ -433,11 +583,8 @@ open class AnyGreenlet {
 
     private func attachLink(_ token: LinkToken, _ callback: @escaping (AnyGreenlet) -> Void, _ observingFailure: Bool) {
         if observingFailure { failureObserved = true }
-        if state == .dead {
-            hub.runCallback { callback(self) }
-        } else {
-            linkCallbacks.append((token.id, callback))
-        }
+        linkCallbacks.append((token.id, callback))
+        if state == .dead { queueLinkCallbacks() }
     }
 
     /// Calls `callback` only if the greenlet finishes successfully.
@@ -455,17 +602,18 @@ open class AnyGreenlet {
         }, observingFailure: true)
     }
 
-    /// Removes one link callback, if it has not run yet.
+    /// Removes one link callback, if it has not run yet: also after the
+    /// greenlet ended, while its callbacks wait for the hub.
     /// - Note: does not switch. From another hub or thread, the removal travels
     ///   to the greenlet's hub; a callback already on its way may still run.
     public func unlink(_ token: LinkToken) {
-        if _slowPath(!hub.isCurrentThread) { _ = hub.runThreadsafe { [self] in unlink(token) }; return }
+        if _slowPath(!ownedHere) { _ = hub.runThreadsafe { [self] in unlink(token) }; return }
         linkCallbacks.removeAll { $0.id == token.id }
     }
 
     /// Removes every link callback not yet run. Any hub or thread, as `unlink(_:)`.
     public func unlink() {
-        if _slowPath(!hub.isCurrentThread) { _ = hub.runThreadsafe { [self] in unlink() }; return }
+        if _slowPath(!ownedHere) { _ = hub.runThreadsafe { [self] in unlink() }; return }
         linkCallbacks.removeAll()
     }
 

@@ -135,9 +135,13 @@ extension Hub {
 /// `done` and the read of `result` happen on the caller's hub after the reply
 /// crossed `runThreadsafe` (its queue publishes with release and drains with
 /// acquire, which orders them).
+///
+/// `caller` and `callerHub` are unowned: the caller waits (uninterruptibly)
+/// until the reply has run on its own hub, so both outlive every use, and the
+/// home hub must never drop the last reference to a greenlet of another hub.
 private final class CrossHubCall<T>: @unchecked Sendable {
-    let caller: AnyGreenlet
-    let callerHub: Hub
+    unowned(unsafe) let caller: AnyGreenlet
+    unowned(unsafe) let callerHub: Hub
     var result: Result<T, any Error>?
     var proxy: AnyGreenlet?
     var done = false

@@ -81,6 +81,8 @@ public final class Hub: @unchecked Sendable {
     /// Set on the hub's thread by `requestStop` (GreenRuntime).
     var stopRequested = false
     var stopPatience: Duration = .seconds(5)
+    /// Whether the hub's thread has ended and its loop is destroyed.
+    var isClosed: Bool { closed }
 
     // MARK: - The hub of this thread
 
@@ -152,7 +154,12 @@ public final class Hub: @unchecked Sendable {
         if let rec = green_get_current(), rec == root.record { unwindAll() }
         closed = true
         monitor?.stop()
+        // Refuse work from other threads from now on, and run what was
+        // accepted before (runThreadsafe promised it would run), along with
+        // callbacks still queued, while the loop and the records still exist.
         threadsafe.detach()
+        threadsafe.drainNow()
+        runCallbacks()
         ev_loop_destroy(loop)
         hubGreenlet.releaseStack()
         pool.drain()
@@ -327,12 +334,15 @@ public final class Hub: @unchecked Sendable {
     private func spinForWork() {
         guard let runtime, runtime.hubs.count > 1 else { return }
         let maxSpinners = max(1, runtime.hubs.count / 2)
+        // Remote work ran since this hub last went idle: it is in a conversation.
         let conversing = threadsafe.jobsRun != jobsRunAtLastSpin
+        jobsRunAtLastSpin = threadsafe.jobsRun
         if !conversing && runtime.spinners.load(ordering: .relaxed) >= maxSpinners { return }
-        defer { jobsRunAtLastSpin = threadsafe.jobsRun }
         runtime.spinners.wrappingIncrement(ordering: .relaxed)
         defer { runtime.spinners.wrappingDecrement(ordering: .relaxed) }
-        let deadline = green_monotonic_nanos() &+ Hub.spinNanos
+        // A hub in a conversation waits longer: the answer usually comes
+        // sooner than the other side could wake from epoll.
+        let deadline = green_monotonic_nanos() &+ (conversing ? Hub.conversationSpinNanos : Hub.spinNanos)
         var n = 0
         while true {
             if threadsafe.hasWork {
@@ -348,6 +358,8 @@ public final class Hub: @unchecked Sendable {
 
     /// How long an idle hub of a runtime spins before it sleeps.
     static let spinNanos: UInt64 = 50_000
+    /// How long a hub that just ran work from another hub spins for more.
+    static let conversationSpinNanos: UInt64 = 500_000
 
     private func reapDying() {
         guard let raw = hot.pointee.dying else { return }

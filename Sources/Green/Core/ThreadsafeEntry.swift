@@ -37,6 +37,12 @@ private final class ClosureJob: ThreadsafeJob, @unchecked Sendable {
 ///   close, submit refuses (returns false) and the job is not run.
 ///
 /// The watcher is unreferenced: it does not keep the loop alive by itself.
+///
+/// Accepted work always runs: `submit` pushes only while the entry is
+/// attached (checked under `lock`), and the hub's `close()` detaches it (from
+/// then on `submit` refuses) and then drains what was pushed before, on its
+/// own thread, as that thread ends. So `true` from `submit` means "will run"
+/// and `false` means "will never run".
 final class ThreadsafeEntry: @unchecked Sendable {
     private let head = ManagedAtomic<Unmanaged<ThreadsafeJob>?>(nil)
     private let watcher: UnsafeMutablePointer<ev_async>
@@ -79,8 +85,14 @@ final class ThreadsafeEntry: @unchecked Sendable {
         pthread_mutex_unlock(&lock)
     }
 
-    /// Any thread: queues `job` and wakes the hub. Returns false if the hub is gone.
+    /// Any thread: queues `job` and wakes the hub. Returns false, and drops
+    /// `job`, once the hub is closing or gone.
     func submit(_ job: ThreadsafeJob) -> Bool {
+        // Under the lock, so that close() cannot detach between the check and
+        // the push (work pushed after the hub's last drain would never run).
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        guard let loop else { return false }
         let node = Unmanaged.passRetained(job)
         var current = head.load(ordering: .relaxed)
         while true {
@@ -90,9 +102,6 @@ final class ThreadsafeEntry: @unchecked Sendable {
             if done { break }
             current = seen
         }
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        guard let loop else { return false }
         ev_async_send(loop, watcher)
         return true
     }
@@ -134,7 +143,12 @@ extension Hub {
     /// From any thread: runs `work` on this hub, on the hub greenlet (so it
     /// must not block; spawn a greenlet from it for blocking work). Work from
     /// one thread runs in the order it was submitted.
-    /// - Returns: false when the hub's thread has ended and the work was dropped.
+    ///
+    /// Work accepted is always run: if the hub's thread ends before its loop
+    /// gets to it, the hub runs it as the thread ends (no greenlet runs after
+    /// that, so work that only wakes or spawns greenlets has no effect then).
+    /// - Returns: true when `work` will run; false when the hub's thread has
+    ///   ended (or is ending) and `work` was dropped.
     /// - Note: never switches. Any thread.
     @discardableResult
     public func runThreadsafe(_ work: @escaping @Sendable () -> Void) -> Bool {

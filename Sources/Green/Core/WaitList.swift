@@ -9,8 +9,13 @@ import DequeModule
 ///
 /// Invariant: an entry is removed by the waker that wakes it, or by the waiter
 /// itself when it times out or is killed, so entries never go stale.
+///
+/// Thread-safety: hub-local. A list belongs to the hub of the first greenlet
+/// that waits on it; waiting on it or waking it from another hub or thread
+/// stops the program with a message naming both hubs.
 public final class WaitList {
     private var waiters = Deque<AnyGreenlet>()
+    private var owner = FirstUseHub()
 
     /// An empty list.
     public init() {}
@@ -25,6 +30,7 @@ public final class WaitList {
     /// - Throws: an injected error (kill, a started `Timeout`), after leaving the list.
     /// - Note: switches.
     public func wait(timeout: Duration? = nil) throws -> Bool {
+        owner.check("a WaitList")
         let hub = Hub.current
         let me = hub.current
         if let t = timeout, t <= .zero {
@@ -50,6 +56,7 @@ public final class WaitList {
     /// - Note: does not switch.
     @discardableResult
     public func wakeOne() -> AnyGreenlet? {
+        owner.checkIfBound("a WaitList")
         while let g = waiters.popFirst() {
             if g.state == .parked {
                 g.hub.wake(g)
@@ -62,6 +69,7 @@ public final class WaitList {
     /// Wakes every waiting greenlet, in FIFO order.
     /// - Note: does not switch.
     public func wakeAll() {
+        owner.checkIfBound("a WaitList")
         let all = waiters
         waiters.removeAll()
         for g in all { g.hub.wake(g) }

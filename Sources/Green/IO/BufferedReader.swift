@@ -1,7 +1,7 @@
 import Glibc
 
-/// Buffered reading from a socket: lines, exact counts, whatever is there.
-/// gevent's `socket.makefile('r')`:
+/// Buffered reading from a socket or any `ByteStream` (a TLS stream): lines,
+/// exact counts, whatever is there. gevent's `socket.makefile('r')`:
 ///
 /// ```swift
 /// let reader = BufferedReader(socket)
@@ -14,9 +14,16 @@ import Glibc
 /// become U+FFFD in `String` lines, never a crash.
 ///
 /// One greenlet reads at a time. A final class: reads block inside its methods.
+///
+/// Thread-safety: hub-local. A reader may be made on one thread and handed to
+/// a greenlet of another hub before its first read; from then on it belongs
+/// to that hub, and a read from another hub or thread stops the program with
+/// a message naming both hubs.
 public final class BufferedReader {
-    /// The socket read from.
-    public let socket: Socket
+    /// The stream read from.
+    public let stream: any ByteStream
+    /// The socket read from, when the stream is a plain `Socket` (nil for a TLS stream).
+    public var socket: Socket? { stream as? Socket }
     private var storage: UnsafeMutablePointer<UInt8>
     private var capacity: Int
     private var start = 0
@@ -25,20 +32,23 @@ public final class BufferedReader {
     private var sawEnd = false
     /// The error that ended the last `lines` or `byteLines` loop, nil when it ended at end of stream.
     public private(set) var error: (any Error)?
+    private var owner = FirstUseHub()
 
-    /// A reader over `socket` with a buffer of `bufferSize` bytes (grown for long lines).
-    public init(_ socket: Socket, bufferSize: Int = 16384) {
-        self.socket = socket
+    /// A reader over `stream` (a `Socket`, a TLS stream) with a buffer of
+    /// `bufferSize` bytes (grown for long lines).
+    /// - Note: never switches.
+    public init(_ stream: any ByteStream, bufferSize: Int = 16384) {
+        self.stream = stream
         capacity = max(64, bufferSize)
         storage = .allocate(capacity: capacity)
     }
 
     deinit { storage.deallocate() }
 
-    /// Bytes read from the socket and not yet returned.
-    public var bufferedCount: Int { end - start }
+    /// Bytes read from the stream and not yet returned.
+    public var bufferedCount: Int { owner.checkIfBound("a BufferedReader"); return end - start }
 
-    /// Reads more from the socket into the buffer.
+    /// Reads more from the stream into the buffer.
     /// - Returns: false at end of stream.
     private func fill(deadline: ContinuousClock.Instant?) throws -> Bool {
         if sawEnd { return false }
@@ -56,7 +66,7 @@ public final class BufferedReader {
             timeout = deadline - ContinuousClock.now
             if timeout! <= .zero { throw SocketError.timedOut }
         }
-        let n = try socket.recv(into: UnsafeMutableRawBufferPointer(start: storage + end, count: capacity - end), timeout: timeout)
+        let n = try stream.recv(into: UnsafeMutableRawBufferPointer(start: storage + end, count: capacity - end), timeout: timeout)
         if n == 0 {
             sawEnd = true
             return false
@@ -87,9 +97,10 @@ public final class BufferedReader {
     ///   - timeout: for the whole call; what was read stays buffered when it elapses.
     /// - Returns: the line's bytes, or nil at end of stream.
     /// - Throws: `ReaderError.lineTooLong` (the line is dropped and the next call
-    ///   starts after it); the socket's errors (`connectionReset`, `timedOut`...); injected errors.
+    ///   starts after it); the stream's errors (`connectionReset`, `timedOut`...); injected errors.
     /// - Note: may switch (when the buffer holds no whole line).
     public func readLineBytes(maxLength: Int = 65536, timeout: Duration? = nil) throws -> [UInt8]? {
+        owner.check("a BufferedReader")
         let deadline = try Socket.deadline(timeout)
         while skippingLongLine {
             if let i = newline(from: start) {
@@ -151,9 +162,10 @@ public final class BufferedReader {
 
     /// Reads what is buffered, or else what one `recv` brings, at most `maxBytes`.
     /// - Returns: the bytes; empty at end of stream.
-    /// - Throws: the socket's errors; injected errors.
+    /// - Throws: the stream's errors; injected errors.
     /// - Note: may switch (when nothing is buffered).
     public func read(maxBytes: Int = 65536, timeout: Duration? = nil) throws -> [UInt8] {
+        owner.check("a BufferedReader")
         if start == end {
             if try !fill(deadline: try Socket.deadline(timeout)) { return [] }
         }
@@ -164,9 +176,10 @@ public final class BufferedReader {
     }
 
     /// Reads exactly `count` bytes, or fewer only when the stream ends first.
-    /// - Throws: the socket's errors; `timedOut` for the whole call; injected errors.
+    /// - Throws: the stream's errors; `timedOut` for the whole call; injected errors.
     /// - Note: may switch.
     public func read(exactly count: Int, timeout: Duration? = nil) throws -> [UInt8] {
+        owner.check("a BufferedReader")
         let deadline = try Socket.deadline(timeout)
         var out: [UInt8] = []
         out.reserveCapacity(count)
@@ -209,9 +222,8 @@ public final class BufferedReader {
             return try readLineBytes(maxLength: maxLength, timeout: timeout)
         } catch {
             self.error = error
-            if !(error is SocketError) && !(error is ReaderError) {
-                let me = AnyGreenlet.current
-                if me.pendingError == nil { me.pendingError = error }
+            if !(error is any ByteStreamError) {
+                AnyGreenlet.current.reinject(error)
             }
             return nil
         }

@@ -155,6 +155,7 @@ public final class Socket: CustomStringConvertible {
     ///   `SocketError`s; injected errors.
     /// - Note: may switch (while the connection is being made).
     public func connect(to address: SocketAddress, timeout: Duration? = nil) throws {
+        (readWatcher ?? writeWatcher)?.hub.preconditionOnHub("socket \(fd)")
         let deadline = try Socket.deadline(timeout)
         let fd = try liveFD()
         let rc = address.withSockaddr { Glibc.connect(fd, $0, $1) }
@@ -212,6 +213,7 @@ public final class Socket: CustomStringConvertible {
     /// - Throws: `addressInUse`, `addressNotAvailable`, `closed`, other `SocketError`s.
     /// - Note: never switches.
     public func bind(to address: SocketAddress) throws {
+        (readWatcher ?? writeWatcher)?.hub.preconditionOnHub("socket \(fd)")
         let fd = try liveFD()
         let rc = address.withSockaddr { Glibc.bind(fd, $0, $1) }
         if rc < 0 { throw SocketError.from(errno: errno, call: "bind") }
@@ -221,6 +223,7 @@ public final class Socket: CustomStringConvertible {
     /// - Throws: `closed`, other `SocketError`s.
     /// - Note: never switches.
     public func listen(backlog: Int32 = 1024) throws {
+        (readWatcher ?? writeWatcher)?.hub.preconditionOnHub("socket \(fd)")
         let fd = try liveFD()
         if Glibc.listen(fd, backlog) < 0 { throw SocketError.from(errno: errno, call: "listen") }
     }
@@ -248,6 +251,7 @@ public final class Socket: CustomStringConvertible {
     ///   `SocketError.system` for `EMFILE` and the like; injected errors.
     /// - Note: may switch (while no connection is pending).
     public func accept(timeout: Duration? = nil) throws -> (Socket, SocketAddress) {
+        (readWatcher ?? writeWatcher)?.hub.preconditionOnHub("socket \(fd)")
         let deadline = try Socket.deadline(timeout)
         while true {
             let fd = try liveFD()
@@ -281,6 +285,7 @@ public final class Socket: CustomStringConvertible {
     /// - Throws: `connectionReset`, `timedOut`, `closed`, other `SocketError`s; injected errors.
     /// - Note: may switch (while nothing is there to read).
     public func recv(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration? = nil) throws -> Int {
+        (readWatcher ?? writeWatcher)?.hub.preconditionOnHub("socket \(fd)")
         var deadline: ContinuousClock.Instant?? = nil
         return try retrying("recv", waitingFor: .read, timeout: timeout, deadline: &deadline) { fd in
             Glibc.recv(fd, buffer.baseAddress, buffer.count, 0)
@@ -292,6 +297,7 @@ public final class Socket: CustomStringConvertible {
     /// - Throws: as `recv(into:timeout:)`.
     /// - Note: may switch.
     public func recv(maxBytes: Int = 65536, timeout: Duration? = nil) throws -> [UInt8] {
+        (readWatcher ?? writeWatcher)?.hub.preconditionOnHub("socket \(fd)")
         var count = 0
         var failure: (any Error)?
         let bytes = [UInt8](unsafeUninitializedCapacity: maxBytes) { buf, initialized in
@@ -314,6 +320,7 @@ public final class Socket: CustomStringConvertible {
     ///   other `SocketError`s; injected errors. Never raises SIGPIPE.
     /// - Note: may switch (while the send buffer is full).
     public func send(_ buffer: UnsafeRawBufferPointer, timeout: Duration? = nil) throws -> Int {
+        (readWatcher ?? writeWatcher)?.hub.preconditionOnHub("socket \(fd)")
         var deadline: ContinuousClock.Instant?? = nil
         return try retrying("send", waitingFor: .write, timeout: timeout, deadline: &deadline) { fd in
             Glibc.send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL))
@@ -331,6 +338,7 @@ public final class Socket: CustomStringConvertible {
     ///   `timeout` (part of the data may have been sent).
     /// - Note: may switch.
     public func sendAll(_ buffer: UnsafeRawBufferPointer, timeout: Duration? = nil) throws {
+        (readWatcher ?? writeWatcher)?.hub.preconditionOnHub("socket \(fd)")
         var deadline: ContinuousClock.Instant?? = nil
         var offset = 0
         while offset < buffer.count {
@@ -344,6 +352,7 @@ public final class Socket: CustomStringConvertible {
     /// - Throws: as `sendAll(_:timeout:)` over a buffer.
     /// - Note: may switch.
     public func sendAll(_ bytes: [UInt8], timeout: Duration? = nil) throws {
+        (readWatcher ?? writeWatcher)?.hub.preconditionOnHub("socket \(fd)")
         try bytes.withUnsafeBytes { try sendAll($0, timeout: timeout) }
     }
 
@@ -351,6 +360,7 @@ public final class Socket: CustomStringConvertible {
     /// - Throws: as `sendAll(_:timeout:)` over a buffer.
     /// - Note: may switch.
     public func sendAll(_ text: String, timeout: Duration? = nil) throws {
+        (readWatcher ?? writeWatcher)?.hub.preconditionOnHub("socket \(fd)")
         var text = text
         try text.withUTF8 { try sendAll(UnsafeRawBufferPointer($0), timeout: timeout) }
     }
@@ -362,6 +372,7 @@ public final class Socket: CustomStringConvertible {
     /// - Throws: `timedOut`, `closed`, other `SocketError`s; injected errors.
     /// - Note: may switch (while the send buffer is full).
     public func sendTo(_ bytes: [UInt8], address: SocketAddress, timeout: Duration? = nil) throws -> Int {
+        (readWatcher ?? writeWatcher)?.hub.preconditionOnHub("socket \(fd)")
         var deadline: ContinuousClock.Instant?? = nil
         return try retrying("sendto", waitingFor: .write, timeout: timeout, deadline: &deadline) { fd in
             bytes.withUnsafeBytes { buf in
@@ -375,6 +386,7 @@ public final class Socket: CustomStringConvertible {
     /// - Throws: `timedOut`, `closed`, other `SocketError`s; injected errors.
     /// - Note: may switch (while nothing is there to read).
     public func recvFrom(maxBytes: Int = 65536, timeout: Duration? = nil) throws -> ([UInt8], SocketAddress) {
+        (readWatcher ?? writeWatcher)?.hub.preconditionOnHub("socket \(fd)")
         var deadline: ContinuousClock.Instant?? = nil
         var buffer = [UInt8](repeating: 0, count: maxBytes)
         var peer = SocketAddress(empty: ())
@@ -394,6 +406,7 @@ public final class Socket: CustomStringConvertible {
     /// - Throws: `closed`; `SocketError.system` (e.g. `ENOTCONN`).
     /// - Note: never switches.
     public func shutdown(_ how: ShutdownMode) throws {
+        (readWatcher ?? writeWatcher)?.hub.preconditionOnHub("socket \(fd)")
         let fd = try liveFD()
         let mode: Int32
         switch how {
@@ -408,6 +421,7 @@ public final class Socket: CustomStringConvertible {
     /// its call throws `SocketError.closed`. Closing twice does nothing.
     /// - Note: never switches.
     public func close() {
+        (readWatcher ?? writeWatcher)?.hub.preconditionOnHub("socket \(fd)")
         guard fd >= 0 else { return }
         let old = fd
         fd = -1
@@ -428,6 +442,7 @@ public final class Socket: CustomStringConvertible {
     /// - Throws: `closed`; `SocketError.system`.
     /// - Note: never switches.
     public func setOption(_ level: Int32, _ name: Int32, _ value: Int32) throws {
+        (readWatcher ?? writeWatcher)?.hub.preconditionOnHub("socket \(fd)")
         let fd = try liveFD()
         var v = value
         if setsockopt(fd, level, name, &v, socklen_t(MemoryLayout<Int32>.size)) < 0 {
@@ -439,6 +454,7 @@ public final class Socket: CustomStringConvertible {
     /// - Throws: `closed`; `SocketError.system`.
     /// - Note: never switches.
     public func option(_ level: Int32, _ name: Int32) throws -> Int32 {
+        (readWatcher ?? writeWatcher)?.hub.preconditionOnHub("socket \(fd)")
         let fd = try liveFD()
         var v: Int32 = 0
         var len = socklen_t(MemoryLayout<Int32>.size)
@@ -449,12 +465,14 @@ public final class Socket: CustomStringConvertible {
     /// Turns Nagle's algorithm off (`TCP_NODELAY`) or on.
     /// - Throws: `closed`; `SocketError.system`.
     public func setNoDelay(_ on: Bool = true) throws {
+        (readWatcher ?? writeWatcher)?.hub.preconditionOnHub("socket \(fd)")
         try setOption(Int32(IPPROTO_TCP), TCP_NODELAY, on ? 1 : 0)
     }
 
     /// The address this socket is bound to.
     /// - Throws: `closed`; `SocketError.system`.
     public func localAddress() throws -> SocketAddress {
+        (readWatcher ?? writeWatcher)?.hub.preconditionOnHub("socket \(fd)")
         let fd = try liveFD()
         var a = SocketAddress(empty: ())
         let rc = a.withMutableSockaddr { getsockname(fd, $0, &$1) }
@@ -465,6 +483,7 @@ public final class Socket: CustomStringConvertible {
     /// The address of the connected peer.
     /// - Throws: `closed`; `SocketError.system` (`ENOTCONN`).
     public func remoteAddress() throws -> SocketAddress {
+        (readWatcher ?? writeWatcher)?.hub.preconditionOnHub("socket \(fd)")
         let fd = try liveFD()
         var a = SocketAddress(empty: ())
         let rc = a.withMutableSockaddr { getpeername(fd, $0, &$1) }

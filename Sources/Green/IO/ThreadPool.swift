@@ -60,6 +60,7 @@ public final class ThreadPool: @unchecked Sendable {
             // If the hub's thread has ended, nobody waits: dropping it is right.
             hub.runThreadsafe {
                 ev_unref(loop)
+                job.isDone = true
                 if let w = job.waiter {
                     job.waiter = nil
                     hub.wake(w)
@@ -96,14 +97,18 @@ public enum ThreadPoolError: Error, Equatable {
     case shutDown
 }
 
-/// A job's result, written by the worker and read on the hub after
-/// `runThreadsafe` (whose queue orders the two).
+/// A job's result, written by the worker and read on the hub only once
+/// `isDone` is set, by the closure the worker sends through `runThreadsafe`
+/// (whose lock and release/acquire queue order the write before the read).
+/// The hub must not look at `result` before: the worker may be writing it.
 private final class PoolJob<T>: @unchecked Sendable {
     let work: () throws -> T
+    /// Written by the worker thread; read by the hub after `isDone`.
     var result: Result<T, any Error>?
     /// Touched on the hub's thread only.
     var waiter: AnyGreenlet?
-    var isDone: Bool { result != nil }
+    /// Set on the hub's thread when the worker's completion arrives.
+    var isDone = false
 
     init(_ work: @escaping () throws -> T) { self.work = work }
 

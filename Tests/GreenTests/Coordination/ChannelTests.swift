@@ -2,8 +2,8 @@ import Green
 import Testing
 
 @Suite struct CoordinationChannelTests {
-    @Test func putWaitsForAGetter() throws {
-        let log = try green { () -> [String] in
+    @Test func putWaitsForAGetter() async throws {
+        let log = try await Green.run { () -> [String] in
             let log = Log()
             let ch = Channel<String>()
             let putter = spawn {
@@ -37,8 +37,8 @@ import Testing
         }
     }
 
-    @Test func gettersAndPuttersAreServedInOrder() throws {
-        let got = try green { () -> [String] in
+    @Test func gettersAndPuttersAreServedInOrder() async throws {
+        let got = try await Green.run { () -> [String] in
             let ch = Channel<Int>()
             var got: [String] = []
             let getters = ["a", "b", "c"].map { n in spawn { got.append("\(n)\(try ch.get())") } }

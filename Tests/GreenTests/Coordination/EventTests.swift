@@ -3,8 +3,8 @@ import Testing
 
 @Suite struct CoordinationEventTests {
     /// The seed's Event example: one setter, several waiters.
-    @Test func seedSetterAndWaiters() throws {
-        let lines = try green { () -> [String] in
+    @Test func seedSetterAndWaiters() async throws {
+        let lines = try await Green.run { () -> [String] in
             let log = Log()
             let evt = Event()
             func setter() throws {
@@ -80,8 +80,8 @@ import Testing
     }
 
     /// The seed's AsyncResult example.
-    @Test func seedAsyncResultSetterAndWaiter() throws {
-        let lines = try green { () -> [String] in
+    @Test func seedAsyncResultSetterAndWaiter() async throws {
+        let lines = try await Green.run { () -> [String] in
             let log = Log()
             let a = AsyncResult<String>()
             let setter = spawn {

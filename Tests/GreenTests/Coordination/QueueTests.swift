@@ -3,8 +3,8 @@ import Testing
 
 @Suite struct CoordinationQueueTests {
     /// The seed: workers steve, john and nancy share 24 tasks.
-    @Test func seedWorkersShareTwentyFourTasks() throws {
-        let (lines, taken) = try green { () -> ([String], [String: [Int]]) in
+    @Test func seedWorkersShareTwentyFourTasks() async throws {
+        let (lines, taken) = try await Green.run { () -> ([String], [String: [Int]]) in
             let log = Log()
             var taken: [String: [Int]] = [:]
             let tasks = Queue<Int>()
@@ -34,8 +34,8 @@ import Testing
 
     /// The seed: a boss fills a queue of maxSize 3 while three workers take
     /// with a timeout until Empty ("Quitting time!").
-    @Test func seedBossFillsBoundedQueueUntilQuittingTime() throws {
-        let (lines, taken, maxSeen) = try green { () -> ([String], [Int], Int) in
+    @Test func seedBossFillsBoundedQueueUntilQuittingTime() async throws {
+        let (lines, taken, maxSeen) = try await Green.run { () -> ([String], [Int], Int) in
             let log = Log()
             var taken: [Int] = []
             var maxSeen = 0

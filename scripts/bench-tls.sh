@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# bench-tls.sh: the TLS benchmarks of issue 16, servers side by side, one load generator.
+#
+#   servers: Echo --tls-cert/--tls-key (green, OpenSSL 3)
+#          | niossl-echo-server (SwiftNIO + NIOSSL/BoringSSL, one event-loop thread;
+#            the separate package Benchmarks/NIOSSLPeer)
+#          | gevent's StreamServer with certfile/keyfile (Benchmarks/gevent/tls_echo.py)
+#   handshakes: green-tls-load handshakes: 50 in flight, 5,000 new connections,
+#               each a full handshake (no resumption) and one 64-byte round trip
+#   echo:       green-tls-load echo: 100 TLS connections x 1,000 round trips of a 64-byte line
+#
+# Usage: scripts/bench-tls.sh [--quick] [--runs N] [--key ec|rsa]
+#   --quick   a tenth of the load, to check the script itself
+#   --runs N  runs per server and workload (default 3); the table shows the median run
+#   --key     the server certificate's key: ec (P-256, default) or rsa (2048 bits)
+# Environment:
+#   GREEN_BENCH_SCRATCH  build folder (default .build-bench: apart from a dev build)
+#   GREEN_BENCH_PORT     first port used (default 28440; three ports from it)
+#   PYTHON               the Python with gevent (default python3; `pip install gevent`)
+#
+# Each server runs on CPU 0 and the load generator on CPU 1 (taskset, when
+# there are two CPUs or more). The load generator does not verify the
+# server's certificate (less client work); it still checks the handshake's
+# signature. Progress goes to stderr; stdout is the markdown table (also in
+# bench-results/tls.md).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+scratch=${GREEN_BENCH_SCRATCH:-$repo/.build-bench}
+base_port=${GREEN_BENCH_PORT:-28440}
+python=${PYTHON:-python3}
+runs=3
+scale=1
+key_type=ec
+while (($#)); do
+    case $1 in
+        --quick) scale=10 ;;
+        --runs) runs=$2; shift ;;
+        --key) key_type=$2; shift ;;
+        *) echo "usage: $0 [--quick] [--runs N] [--key ec|rsa]" >&2; exit 64 ;;
+    esac
+    shift
+done
+
+hs_concurrency=50 hs_total=$((5000 / scale)) echo_conns=100 echo_reqs=$((1000 / scale))
+
+"$repo/scripts/ensure-openssl.sh"
+echo "building (release) in $scratch" >&2
+for p in Echo green-tls-load; do
+    swift build --package-path "$repo" --scratch-path "$scratch" -c release --static-swift-stdlib --product "$p" >&2
+done
+bin=$(swift build --package-path "$repo" --scratch-path "$scratch" -c release --static-swift-stdlib --show-bin-path)
+nio_pkg=$repo/Benchmarks/NIOSSLPeer
+echo "building the NIOSSL peer (release; BoringSSL takes minutes the first time)" >&2
+swift build --package-path "$nio_pkg" --scratch-path "$scratch/niossl" -c release --static-swift-stdlib >&2
+nio_bin=$(swift build --package-path "$nio_pkg" --scratch-path "$scratch/niossl" -c release --static-swift-stdlib --show-bin-path)
+
+have_gevent=1
+"$python" -c 'import gevent, ssl' 2>/dev/null || { have_gevent=0; echo "no gevent for $python: its rows show n/a (pip install gevent)" >&2; }
+
+certs=$(mktemp -d)
+server_pid=""
+stop_server() {
+    if [[ -n $server_pid ]]; then
+        kill -TERM "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=""
+    fi
+}
+trap 'stop_server; rm -rf "$certs"' EXIT
+
+case $key_type in
+    ec) key_args=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) key_label="ECDSA P-256" ;;
+    rsa) key_args=(-newkey rsa:2048) key_label="RSA 2048" ;;
+    *) echo "--key: ec or rsa" >&2; exit 64 ;;
+esac
+openssl req -x509 "${key_args[@]}" -nodes -keyout "$certs/key.pem" -out "$certs/cert.pem" -days 30 \
+    -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+
+server_cpu=() client_cpu=()
+if command -v taskset >/dev/null && (($(nproc) >= 2)); then
+    server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
+fi
+
+# start_server PORT COMMAND...: starts it in the background and waits for its port.
+start_server() {
+    local port=$1
+    shift
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "port $port is taken by another program (set GREEN_BENCH_PORT)" >&2
+        return 1
+    fi
+    "${server_cpu[@]}" "$@" >/dev/null 2>&1 &
+    server_pid=$!
+    for _ in $(seq 1 200); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "server '$*' did not open port $port" >&2
+    return 1
+}
+
+hz=$(getconf CLK_TCK)
+# cpu_ticks PID: user + system CPU ticks of a process so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# field LINE KEY: the value of KEY in a key=value line.
+field() {
+    local pair
+    for pair in $1; do
+        [[ $pair == "$2="* ]] && { printf '%s\n' "${pair#*=}"; return; }
+    done
+}
+
+# bench LABEL PORT MODE -- SERVER COMMAND...: the median line of $runs runs, or nothing.
+bench() {
+    local label=$1 port=$2 mode=$3
+    shift 4
+    local lines=() line key ops_key
+    if [[ $mode == echo ]]; then key=rtt_per_sec ops_key=round_trips; else key=handshakes_per_sec ops_key=handshakes; fi
+    for ((r = 1; r <= runs; r++)); do
+        if ! start_server "$port" "$@"; then stop_server; return 0; fi
+        local args=(--port "$port" --label "$label")
+        if [[ $mode == echo ]]; then
+            args+=(--connections "$echo_conns" --requests "$echo_reqs")
+        else
+            args+=(--concurrency "$hs_concurrency" --handshakes "$hs_total")
+        fi
+        echo "run $r/$runs: $label ($mode)" >&2
+        local t0 t1 ready="" status=0
+        # The load generator connects, says "ready", and starts on our "go": the
+        # server's CPU is read around the timed part only (not the echo's setup handshakes).
+        coproc LOAD { "${client_cpu[@]}" "$bin/green-tls-load" "$mode" "${args[@]}" --start-on-stdin; }
+        local load_pid=$LOAD_PID load_out=${LOAD[0]} load_in=${LOAD[1]}
+        read -r ready <&"$load_out" || true
+        t0=$(cpu_ticks "$server_pid")
+        echo go >&"$load_in"
+        line=""
+        read -r line <&"$load_out" || true
+        t1=$(cpu_ticks "$server_pid")
+        wait "$load_pid" || status=$?
+        if [[ $ready == ready && $status == 0 && -n $line ]]; then
+            # The server's own CPU time per operation: what it costs, whoever is the bottleneck.
+            local ops secs
+            ops=$(field "$line" "$ops_key") secs=$(field "$line" seconds)
+            line+=" server_cpu_s=$(awk "BEGIN { printf \"%.2f\", ($t1 - $t0) / $hz }")"
+            line+=" server_cpu_us_per_op=$(awk "BEGIN { printf \"%.1f\", ($t1 - $t0) / $hz * 1e6 / $ops }")"
+            line+=" server_busy_pct=$(awk "BEGIN { printf \"%.0f\", ($t1 - $t0) / $hz * 100 / $secs }")"
+            echo "  $line" >&2
+            lines+=("$line")
+        else
+            echo "  failed" >&2
+        fi
+        stop_server
+    done
+    ((${#lines[@]})) || return 0
+    for line in "${lines[@]}"; do printf '%s %s\n' "$(field "$line" "$key")" "$line"; done |
+        sort -n | awk -v n=${#lines[@]} 'NR == int((n + 1) / 2) { $1 = ""; sub(/^ /, ""); print }'
+}
+
+p=$base_port
+green=("$bin/Echo" --host 127.0.0.1 --port $p --tls-cert "$certs/cert.pem" --tls-key "$certs/key.pem")
+nio=("$nio_bin/niossl-echo-server" --host 127.0.0.1 --port $((p + 1)) --cert "$certs/cert.pem" --key "$certs/key.pem")
+gev=("$python" "$repo/Benchmarks/gevent/tls_echo.py" $((p + 2)) "$certs/cert.pem" "$certs/key.pem")
+
+green_hs=$(bench green-tls $p handshakes -- "${green[@]}")
+nio_hs=$(bench niossl $((p + 1)) handshakes -- "${nio[@]}")
+gevent_hs=""
+((have_gevent)) && gevent_hs=$(bench gevent-ssl $((p + 2)) handshakes -- "${gev[@]}")
+green_echo=$(bench green-tls $p echo -- "${green[@]}")
+nio_echo=$(bench niossl $((p + 1)) echo -- "${nio[@]}")
+gevent_echo=""
+((have_gevent)) && gevent_echo=$(bench gevent-ssl $((p + 2)) echo -- "${gev[@]}")
+
+ratio() { [[ -n $1 && -n $2 ]] && awk "BEGIN { printf \"%.2f×\", $1 / $2 }" || echo "n/a"; }
+hs_row() {
+    [[ -n $2 ]] || { echo "| $1 | n/a | | | |"; return; }
+    echo "| $1 | $(field "$2" handshakes_per_sec) | $(field "$2" seconds) | $(field "$2" server_cpu_us_per_op) | $(field "$2" server_busy_pct)% |"
+}
+echo_row() {
+    [[ -n $2 ]] || { echo "| $1 | n/a | | | | |"; return; }
+    echo "| $1 | $(field "$2" rtt_per_sec) | $(field "$2" p50_us) | $(field "$2" p99_us) | $(field "$2" server_cpu_us_per_op) | $(field "$2" server_busy_pct)% |"
+}
+g_hs=$(field "$green_hs" handshakes_per_sec) n_hs=$(field "$nio_hs" handshakes_per_sec) ge_hs=$(field "$gevent_hs" handshakes_per_sec)
+g_rt=$(field "$green_echo" rtt_per_sec) n_rt=$(field "$nio_echo" rtt_per_sec) ge_rt=$(field "$gevent_echo" rtt_per_sec)
+g_hc=$(field "$green_hs" server_cpu_us_per_op) n_hc=$(field "$nio_hs" server_cpu_us_per_op) ge_hc=$(field "$gevent_hs" server_cpu_us_per_op)
+g_ec=$(field "$green_echo" server_cpu_us_per_op) n_ec=$(field "$nio_echo" server_cpu_us_per_op) ge_ec=$(field "$gevent_echo" server_cpu_us_per_op)
+
+cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+mkdir -p "$repo/bench-results"
+{
+    echo "# TLS benchmarks"
+    echo
+    echo "Machine: $(uname -m), $(nproc) cores, ${cpu:-unknown CPU}. Date: $(date -u '+%Y-%m-%d %H:%M UTC')."
+    echo "Median of $runs runs; servers pinned to CPU 0, green-tls-load to CPU 1. Certificate: $key_label, self-signed."
+    echo "$(openssl version); gevent: $("$python" -c 'import gevent, ssl; print(gevent.__version__, "on", ssl.OPENSSL_VERSION)' 2>/dev/null || echo n/a); NIOSSL: BoringSSL (built in)."
+    ((scale == 1)) || echo "Quick run: a tenth of the load."
+    echo
+    echo "Handshakes: $hs_concurrency in flight, $hs_total new connections, each a full handshake and one 64-byte round trip."
+    echo
+    echo "| server | handshakes/s | seconds | server CPU µs per handshake | server busy |"
+    echo "| --- | --- | --- | --- | --- |"
+    hs_row "Green Echo --tls-cert" "$green_hs"
+    hs_row "SwiftNIO + NIOSSL, one thread" "$nio_hs"
+    hs_row "gevent ssl (seeds' server)" "$gevent_hs"
+    echo
+    echo "Green / NIO: $(ratio "$g_hs" "$n_hs") (target ≥ 1×). Green / gevent: $(ratio "$g_hs" "$ge_hs") (target ≥ 2×)."
+    echo "Server CPU per handshake, NIO / Green: $(ratio "$n_hc" "$g_hc"); gevent / Green: $(ratio "$ge_hc" "$g_hc")."
+    echo
+    echo "Echo: $echo_conns TLS connections × $echo_reqs round trips of a 64-byte line."
+    echo
+    echo "| server | round trips/s | p50 µs | p99 µs | server CPU µs per round trip | server busy |"
+    echo "| --- | --- | --- | --- | --- | --- |"
+    echo_row "Green Echo --tls-cert" "$green_echo"
+    echo_row "SwiftNIO + NIOSSL, one thread" "$nio_echo"
+    echo_row "gevent ssl (seeds' server)" "$gevent_echo"
+    echo
+    echo "Green / NIO: $(ratio "$g_rt" "$n_rt") (target ≥ 1×). Green / gevent: $(ratio "$g_rt" "$ge_rt") (target ≥ 2×)."
+    echo "Server CPU per round trip, NIO / Green: $(ratio "$n_ec" "$g_ec"); gevent / Green: $(ratio "$ge_ec" "$g_ec")."
+    echo
+    echo '```'
+    for l in "$green_hs" "$nio_hs" "$gevent_hs" "$green_echo" "$nio_echo" "$gevent_echo"; do [[ -n $l ]] && echo "$l"; done
+    echo '```'
+} | tee "$repo/bench-results/tls.md"
