@@ -12,3 +12,8 @@ echo "== swift test (parallel)"
 swift test --skip-build
 echo "== swift test --no-parallel"
 swift test --skip-build --no-parallel
+# The fuzz target for 60 s (about a minute more to build it cold), on CI or when asked.
+if [[ ${CI:-} == true || ${FUZZ:-} == 1 ]]; then
+    echo "== scripts/fuzz.sh 60"
+    scripts/fuzz.sh 60
+fi
