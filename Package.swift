@@ -104,9 +104,16 @@ let package = Package(
             dependencies: ["Green"],
             path: "Tests/GreenTestChild"
         ),
+        // The fuzz target over BufferedReader and the chat room's text handling:
+        // libFuzzer's with scripts/fuzz.sh (-DFUZZING), a corpus replayer otherwise.
+        .executableTarget(
+            name: "GreenFuzz",
+            dependencies: ["Green", "GreenChat"],
+            path: "Tests/Fuzz/GreenFuzz"
+        ),
         .testTarget(
             name: "GreenTests",
-            dependencies: ["Green", "GreenTestChild", "GreenChat", "Echo", "ChatRoom"],
+            dependencies: ["Green", "GreenTestChild", "GreenChat", "Echo", "ChatRoom", "GreenFuzz"],
             path: "Tests/GreenTests"
         ),
         .testTarget(

@@ -26,3 +26,17 @@ scripts/browser-test.sh
 if [[ ${GREEN_SLOW:-} == 1 ]]; then
     scripts/sample-async-http.sh
 fi
+# The fuzz target for 60 s (about a minute more to build it cold), on CI or when asked.
+if [[ ${CI:-} == true || ${FUZZ:-} == 1 ]]; then
+    echo "== scripts/fuzz.sh 60"
+    scripts/fuzz.sh 60
+fi
+# The suite under AddressSanitizer (its own scratch folder), on CI or when asked.
+# Leak checking is off (Foundation and the Swift runtime keep process-lifetime
+# allocations that LeakSanitizer reports).
+if [[ ${CI:-} == true || ${ASAN:-} == 1 ]]; then
+    echo "== swift test --sanitize=address"
+    swift build --build-tests --sanitize=address --scratch-path .build-asan
+    ASAN_OPTIONS="suppressions=$PWD/scripts/asan.supp:detect_leaks=0" \
+        swift test --skip-build --sanitize=address --scratch-path .build-asan
+fi

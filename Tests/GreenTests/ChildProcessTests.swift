@@ -42,3 +42,29 @@ import Testing
         #expect(text.contains("clean exit"))
     }
 }
+
+/// The fuzz target's committed corpus, replayed through its checks (scripts/fuzz.sh grows it).
+@Suite struct FuzzCorpusTests {
+    @Test func theCorpusReplaysClean() throws {
+        let corpus = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/corpus")
+        let files = try FileManager.default.contentsOfDirectory(atPath: corpus.path).sorted()
+        #expect(!files.isEmpty)
+        let p = Process()
+        p.executableURL = builtProduct("GreenFuzz")
+        p.arguments = files.map { corpus.appendingPathComponent($0).path }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        var env = ProcessInfo.processInfo.environment
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        p.environment = env
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit && p.terminationStatus == 0, "\(String(decoding: e, as: UTF8.self))")
+        #expect(String(decoding: o, as: UTF8.self) == "replayed \(files.count) inputs\n")
+    }
+}

@@ -10,6 +10,10 @@ func green<T>(_ body: @escaping () throws -> T) throws -> T {
 
 struct Boom: Error, Equatable { var tag = "boom" }
 
+/// Whether this process runs under AddressSanitizer (`swift test --sanitize=address`):
+/// its shadow memory and quarantine make resident-memory figures meaningless.
+let runningUnderAddressSanitizer = dlsym(nil, "__asan_init") != nil
+
 /// A simple event log shared by greenlets of one hub.
 final class Log {
     var lines: [String] = []

@@ -23,7 +23,9 @@ import Logging
 /// retries as soon as one of its handlers ends or after a delay that doubles
 /// from 10 ms to 1 s, reminding every minute with a count while it lasts; when
 /// an `accept` succeeds again it logs how long it failed and how many times
-/// (a notice). The kernel's backlog holds new connections meanwhile.
+/// (a notice). Short outages within a minute of that (descriptors freed one at
+/// a time) are counted quietly and reported with the next warning. The
+/// kernel's backlog holds new connections meanwhile.
 ///
 /// Everything runs on the hub of the thread that calls `start()`.
 public final class StreamServer {
@@ -120,7 +122,7 @@ public final class StreamServer {
 
     private func acceptConnections() throws {
         guard let listener else { return }
-        var outage: AcceptOutage?
+        var failures = AcceptFailures()
         while !stopping {
             if let maxConnections, handlers.count >= maxConnections {
                 _ = try slotFreed.wait()
@@ -135,32 +137,63 @@ public final class StreamServer {
                 // EMFILE and the like: wait for descriptors to free up, as gevent
                 // does, but say so once (and once a minute), not at every retry.
                 acceptFailureCount += 1
-                if outage == nil {
-                    outage = AcceptOutage()
-                    StreamServer.logger.warning("accept failed: \(e); retrying quietly until it succeeds")
+                if let line = failures.failed() {
+                    StreamServer.logger.warning("accept failed: \(e); \(line)")
                 }
-                outage!.failures += 1
-                if let reminder = outage!.reminder() {
-                    StreamServer.logger.warning("accept still failing: \(e); \(reminder)")
-                }
-                _ = try slotFreed.wait(timeout: outage!.nextDelay())
+                _ = try slotFreed.wait(timeout: failures.nextDelay())
                 continue
             }
-            if let ended = outage {
-                StreamServer.logger.notice("accepting again: \(ended.summary())")
-                outage = nil
+            if let line = failures.succeeded() {
+                StreamServer.logger.notice("accepting again: \(line)")
             }
             acceptedCount += 1
             spawnHandler(client, peer)
         }
     }
 
-    /// A run of failed `accept`s: how many, since when, and the next delay.
-    private struct AcceptOutage {
-        let start = ContinuousClock.now
-        var failures = 0
+    /// What the log says of failed `accept`s: the first failure of an outage
+    /// is a warning, unless one was logged less than a minute ago (then it is
+    /// counted quietly: descriptors that free up one at a time make many short
+    /// outages); a long outage gets a reminder each minute; the end of an
+    /// announced outage is a notice with its count. Retries back off from
+    /// 10 ms to 1 s within an outage.
+    private struct AcceptFailures {
+        private var outageStart: ContinuousClock.Instant?
+        private var inOutage = 0
+        private var announced = false
+        private var lastLine: ContinuousClock.Instant?
+        private var quiet = 0
         private var delay: Duration = .milliseconds(10)
-        private var lastReminder = ContinuousClock.now
+
+        /// Notes a failure; returns the line to log, if any.
+        mutating func failed() -> String? {
+            let now = ContinuousClock.now
+            if outageStart == nil { outageStart = now }
+            inOutage += 1
+            let minuteSinceLastLine = lastLine.map { now - $0 >= .seconds(60) } ?? true
+            guard minuteSinceLastLine else {
+                if !announced { quiet += 1 }
+                return nil
+            }
+            lastLine = now
+            if announced { return "still failing: \(summary(now))" }
+            announced = true
+            defer { quiet = 0 }
+            let earlier = quiet > 0 ? " (\(quiet) more failed in short outages since the last report)" : ""
+            return "retrying quietly until it succeeds\(earlier)"
+        }
+
+        /// Notes a success; returns the line to log when it ends an announced outage.
+        mutating func succeeded() -> String? {
+            guard let start = outageStart else { return nil }
+            defer {
+                outageStart = nil
+                inOutage = 0
+                announced = false
+                delay = .milliseconds(10)
+            }
+            return announced ? summary(ContinuousClock.now, since: start) : nil
+        }
 
         /// The delay before the next try: 10 ms, doubling up to 1 s.
         mutating func nextDelay() -> Duration {
@@ -168,17 +201,9 @@ public final class StreamServer {
             return delay
         }
 
-        /// A line for the log once a minute while it lasts, else nil.
-        mutating func reminder() -> String? {
-            let now = ContinuousClock.now
-            guard now - lastReminder >= .seconds(60) else { return nil }
-            lastReminder = now
-            return summary()
-        }
-
-        func summary() -> String {
-            let ms = (ContinuousClock.now - start) / .milliseconds(1)
-            return "\(failures) failed attempts over \(Int(ms)) ms"
+        private func summary(_ now: ContinuousClock.Instant, since start: ContinuousClock.Instant? = nil) -> String {
+            let ms = Int((now - (start ?? outageStart ?? now)) / .milliseconds(1))
+            return "\(inOutage) failed attempts over \(ms) ms"
         }
     }
 
