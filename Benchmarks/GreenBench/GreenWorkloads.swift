@@ -153,8 +153,8 @@ private func greenRing(_ hops: Int) throws -> Report {
     return .ring(runtime: .green, hops: hops, seconds: seconds)
 }
 
-/// Skynet: each greenlet spawns ten children and sums their results.
-private func skynet(_ num: Int, _ size: Int) throws -> Int {
+/// Skynet: each greenlet spawns ten children (on its own hub) and sums their results.
+func skynet(_ num: Int, _ size: Int) throws -> Int {
     if size == 1 { return num }
     let step = size / 10
     let children = (0..<10).map { i in spawn { try skynet(num + i * step, step) } }

@@ -231,22 +231,12 @@ private func hubsRing(_ runtime: GreenRuntime, _ hops: Int) throws -> Report {
     return .ring(runtime: .green, hops: hops, seconds: seconds)
 }
 
-/// Skynet below the root: every child on its parent's hub.
-private func skynetLocal(_ num: Int, _ size: Int) throws -> Int {
-    if size == 1 { return num }
-    let step = size / 10
-    let children = (0..<10).map { i in spawn { try skynetLocal(num + i * step, step) } }
-    var sum = 0
-    for c in children { sum += try c.get() }
-    return sum
-}
-
 private func hubsSkynet(_ runtime: GreenRuntime, leaves: Int) throws -> Report {
     let hubs = runtime.hubs.count
     let watch = Stopwatch()
     let step = leaves / 10
     let children = try (0..<10).map { i in
-        try runtime.spawn(on: .hub(i % hubs)) { try skynetLocal(i * step, step) }
+        try runtime.spawn(on: .hub(i % hubs)) { try skynet(i * step, step) }
     }
     var sum = 0
     for c in children { sum += try c.get() }
