@@ -19,6 +19,14 @@ swift test --skip-build --no-parallel
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
     --filter 'RuntimeTests|CrossHub|InjectionRuleTests|ActorRegressionTests'
+# The release build as deployed, with the Swift runtime linked statically: only
+# there do switches skip the exclusivity swap when it would change nothing. A
+# greenlet parked inside an exclusive access must still not trip another one.
+echo "== release build, runtime linked statically"
+swift build -c release --static-swift-stdlib --scratch-path .build-release --product GreenTestChild
+out=$(.build-release/release/GreenTestChild access)
+echo "$out"
+[[ $out == *"finished without trap; exclusivity fast path on"* ]]
 # GreenHTTP's web chat in real browsers (installs chromium and selenium when missing).
 scripts/browser-test.sh
 # The AsyncHTTPClient sample is a package of its own whose first build compiles

@@ -45,6 +45,33 @@ const int green_sanitizer_fibers = GREEN_TSAN || GREEN_ASAN;
 
 __thread green_record *green_current __attribute__((tls_model("initial-exec"))) = NULL;
 __thread void *green_placement_hub __attribute__((tls_model("initial-exec"))) = NULL;
+__thread void **green_access_head __attribute__((tls_model("initial-exec"))) = NULL;
+
+// libswiftCore's per-thread exclusivity context (swift::runtime::SwiftTLSContext::get()).
+// Weak: it is hidden in the shared runtime, so a dynamically linked program sees
+// NULL here and keeps the two runtime calls per switch.
+extern void *_ZN5swift7runtime15SwiftTLSContext3getEv(void) __attribute__((weak));
+// From libswiftCore (exported): a dynamic access. `buffer` is the runtime's
+// three-word ValueBuffer; flags 0x21 = modify | tracking.
+void swift_beginAccess(void *pointer, void *buffer, size_t flags, void *pc);
+void swift_endAccess(void *buffer);
+
+int green_access_head_init(void) {
+    if (green_access_head != NULL) return 1;
+    if (_ZN5swift7runtime15SwiftTLSContext3getEv == NULL) return 0;
+    void **head = (void **)_ZN5swift7runtime15SwiftTLSContext3getEv();
+    if (head == NULL) return 0;
+    // The self-test: the layout this relies on is the runtime's, not ours.
+    static char probe;
+    void *buffer[3] = {0, 0, 0};
+    void *before = *head;
+    swift_beginAccess(&probe, buffer, 0x21, NULL);
+    int tracked = (*head == (void *)buffer);
+    if (buffer[0] != NULL) swift_endAccess(buffer);
+    if (!tracked || *head != before) return 0;
+    green_access_head = head;
+    return 1;
+}
 
 extern void green_entry_trampoline(void);
 

@@ -96,12 +96,38 @@ void green_fiber_destroy(green_record *rec);
 // Called first thing on a fresh context's stack (finishes ASan's switch).
 void green_fiber_entered(void);
 
+// ---- The exclusivity swap's fast path ----
+// The address of the head of this thread's Swift access list (the first word of
+// the runtime's per-thread exclusivity context), or NULL when it is unknown.
+// Known only when the Swift runtime is linked statically (its context getter is
+// hidden in libswiftCore.so) and a self-test at hub creation confirmed the
+// layout: a tracked swift_beginAccess must make the word point at its buffer and
+// swift_endAccess restore it. Anything else leaves it NULL: every switch then
+// makes both runtime calls, as before.
+extern __thread void **green_access_head __attribute__((tls_model("initial-exec")));
+// Finds and checks the calling thread's access-list head (once per thread; cheap
+// to call again). Returns 1 when the fast path is on for this thread.
+int green_access_head_init(void);
+
+// True when exit(from) and enter(to) would change nothing: the thread's access
+// list is empty and neither record holds a saved set. In that case the runtime's
+// exitThreadLocalContext returns at once (its "case 1": no accesses before or
+// after) and so does enterThreadLocalContext (a record with no saved set entering
+// a thread with none), so skipping both is exactly equivalent.
+static inline int green_access_swap_is_noop(const green_record *from, const green_record *to) {
+    void **head = green_access_head;
+    return head != NULL && *head == NULL &&
+           ((uintptr_t)from->access_state[0] | (uintptr_t)to->access_state[0]) == 0;
+}
+
 // Switches from `from` (the running record) to `to`, swapping exclusivity sets.
 // Returns the arg given by whoever later resumes `from`.
 static inline void *green_switch(green_record *from, green_record *to, void *arg) {
     if (__builtin_expect(green_sanitizer_fibers, 0)) return green_switch_annotated(from, to, arg, 0);
-    swift_task_exitThreadLocalContext((char *)from->access_state);
-    swift_task_enterThreadLocalContext((char *)to->access_state);
+    if (!__builtin_expect(green_access_swap_is_noop(from, to), 1)) {
+        swift_task_exitThreadLocalContext((char *)from->access_state);
+        swift_task_enterThreadLocalContext((char *)to->access_state);
+    }
     green_current = to;
     return green_swap(&from->sp, to->sp, arg);
 }

@@ -137,6 +137,9 @@ public final class Hub: @unchecked Sendable {
         root.record.pointee.hub_hot = UnsafeMutableRawPointer(hot)
         green_fiber_init_root(root.record)
         green_set_current(root.record)
+        // Switches skip the exclusivity swap when it would change nothing
+        // (known only with the runtime linked statically; see green_context.h).
+        _ = green_access_head_init()
         let hubG = AnyGreenlet(rootOf: self, name: "hub")
         hubG.stackSize = 1024 * 1024
         hubGreenlet = hubG
