@@ -107,13 +107,35 @@ void *green_context_make(void *stack_top, green_entry_fn entry, void *data) {
 #endif
 }
 
+size_t green_record_display_name(const green_record *rec, char *buf, size_t size) {
+    if (size == 0) return 0;
+    size_t n = 0;
+    if (rec->name[0] != 0 || rec->number == 0) {
+        const char *src = rec->name[0] ? rec->name : "?";
+        while (src[n] != 0 && n + 1 < size) { buf[n] = src[n]; n++; }
+        buf[n] = 0;
+        return n;
+    }
+    static const char prefix[] = "Greenlet-";
+    for (size_t i = 0; prefix[i] != 0 && n + 1 < size; i++) buf[n++] = prefix[i];
+    char digits[24];
+    size_t d = 0;
+    uint64_t v = rec->number;
+    do { digits[d++] = (char)('0' + v % 10); v /= 10; } while (v != 0);
+    while (d > 0 && n + 1 < size) buf[n++] = digits[--d];
+    buf[n] = 0;
+    return n;
+}
+
 static void report_access_violation(const green_record *rec) {
+    char name[64];
+    green_record_display_name(rec, name, sizeof name);
     char buf[256];
     int n = snprintf(buf, sizeof buf,
         "Green: greenlet '%s' switched away in the middle of a Swift exclusive access "
         "(a mutating call or inout on shared storage spans a blocking call). "
         "Keep blocking calls out of modify/inout scopes.\n",
-        rec->name[0] ? rec->name : "?");
+        name);
     if (n > 0) (void)!write(2, buf, (size_t)n);
     abort();
 }
@@ -183,7 +205,9 @@ void green_fiber_create(green_record *rec) {
 #if GREEN_TSAN
     if (rec->tsan_fiber == NULL) {
         rec->tsan_fiber = __tsan_create_fiber(0);
-        __tsan_set_fiber_name(rec->tsan_fiber, rec->name);
+        char name[64];
+        green_record_display_name(rec, name, sizeof name);
+        __tsan_set_fiber_name(rec->tsan_fiber, name);
     }
 #else
     (void)rec;

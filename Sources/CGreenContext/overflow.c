@@ -33,11 +33,13 @@ static void on_fault(int sig, siginfo_t *info, void *uctx) {
     char *addr = (char *)info->si_addr;
     if (rec && rec->guard_low && addr >= (char *)rec->guard_low - 65536 &&
         addr < (char *)rec->guard_high) {
+        char name[64];
+        green_record_display_name(rec, name, sizeof name);
         char buf[320];
         int n = snprintf(buf, sizeof buf,
             "Green: stack overflow in greenlet '%s' (stack size %zu KiB). "
             "Give it a larger stack with spawn(stackSize:) or set Green.defaultStackSize.\n",
-            rec->name[0] ? rec->name : "unnamed", rec->stack_size / 1024);
+            name, rec->stack_size / 1024);
         if (n > 0) (void)!write(2, buf, (size_t)n);
         signal(SIGSEGV, SIG_DFL);
         signal(SIGBUS, SIG_DFL);

@@ -47,8 +47,16 @@ typedef struct green_record {
     void *tsan_fiber;         // __tsan_create_fiber's handle (the thread's own for a root)
     void *asan_fake_stack;    // __sanitizer_start_switch_fiber's save slot
     void *stack_bottom;       // lowest usable address of its stack (the thread's for a root)
-    char name[48];            // NUL-terminated, for the overflow report
+    // Its name for the overflow report: `name` when given (NUL-terminated),
+    // else "Greenlet-<number>" (formatted only when a report needs it, so a
+    // spawn does not pay for a name nobody reads).
+    uint64_t number;
+    char name[48];
 } green_record;
+
+// Writes the record's display name (see `name`, `number`) into buf, NUL-terminated,
+// truncating to fit; async-signal-safe. Returns the length written.
+size_t green_record_display_name(const green_record *rec, char *buf, size_t size);
 
 // The running record of this thread (NULL before the thread's hub exists).
 extern __thread green_record *green_current __attribute__((tls_model("initial-exec")));

@@ -93,8 +93,8 @@ extension Hub {
             .assumingMemoryBound(to: Optional<UnsafeMutableRawPointer>.self)
         let rec = UnsafeAtomic<UnsafeMutableRawPointer?>(at: .init(OpaquePointer(slot))).load(ordering: .relaxed)
         guard let rec else { return "?" }
-        return withUnsafeBytes(of: rec.assumingMemoryBound(to: green_record.self).pointee.name) { buf in
-            String(decoding: buf.prefix { $0 != 0 }, as: UTF8.self)
-        }
+        var buf = [CChar](repeating: 0, count: 64)
+        let n = green_record_display_name(rec.assumingMemoryBound(to: green_record.self), &buf, buf.count)
+        return String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

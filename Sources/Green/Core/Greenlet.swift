@@ -14,8 +14,47 @@ import CGreenContext
 /// An error thrown inside stays inside: it ends this greenlet, not its spawner;
 /// `get()` rethrows it. One nobody ever reads is logged once through swift-log.
 open class Greenlet<Value>: AnyGreenlet {
+    @exclusivity(unchecked)
     private var body: (() throws -> Value)?
-    private var result: Value?
+    // Its return value, once it has returned: in `resultInline` when it fits
+    // in three words (most results), else in a box. Not a `Value?`: this
+    // generic code would fetch `Optional<Value>`'s metadata (a runtime hash
+    // lookup, about 300 instructions) to store it and again to destroy it, on
+    // every greenlet that ends.
+    @exclusivity(unchecked)
+    private var resultInline: (UInt, UInt, UInt) = (0, 0, 0)
+    /// The box of a result too large for `resultInline` (raw: a typed
+    /// pointer's metadata is another lookup in generic code).
+    @exclusivity(unchecked)
+    private var resultBox: UnsafeMutableRawPointer?
+    @exclusivity(unchecked)
+    private var hasResult = false
+
+    @inline(__always)
+    private static var resultFitsInline: Bool {
+        MemoryLayout<Value>.size <= MemoryLayout<(UInt, UInt, UInt)>.size
+            && MemoryLayout<Value>.alignment <= MemoryLayout<UInt>.alignment
+    }
+
+    private func storeResult(_ value: Value) {
+        if Self.resultFitsInline {
+            withUnsafeMutableBytes(of: &resultInline) { _ = $0.baseAddress!.initializeMemory(as: Value.self, to: value) }
+        } else {
+            let box = UnsafeMutableRawPointer.allocate(
+                byteCount: MemoryLayout<Value>.size, alignment: MemoryLayout<Value>.alignment)
+            _ = box.initializeMemory(as: Value.self, to: value)
+            resultBox = box
+        }
+        hasResult = true
+    }
+
+    /// A copy of the stored result; only when `hasResult`.
+    private func loadResult() -> Value {
+        if Self.resultFitsInline {
+            return withUnsafeBytes(of: &resultInline) { $0.baseAddress!.assumingMemoryBound(to: Value.self).pointee }
+        }
+        return resultBox.unsafelyUnwrapped.assumingMemoryBound(to: Value.self).pointee
+    }
 
     /// A greenlet that will run `body` once started.
     /// - Parameters:
@@ -42,7 +81,7 @@ open class Greenlet<Value>: AnyGreenlet {
 
     override func invokeBody() {
         do {
-            result = try run()
+            storeResult(try run())
             body = nil
             finish(failure: nil)
         } catch {
@@ -52,7 +91,19 @@ open class Greenlet<Value>: AnyGreenlet {
     }
 
     /// The value it returned, once it has finished successfully; nil before.
-    public var value: Value? { result }
+    public var value: Value? { hasResult ? loadResult() : nil }
+
+    deinit {
+        guard hasResult else { return }
+        if let resultBox {
+            resultBox.assumingMemoryBound(to: Value.self).deinitialize(count: 1)
+            resultBox.deallocate()
+        } else if !_isPOD(Value.self) {
+            withUnsafeMutableBytes(of: &resultInline) {
+                _ = $0.baseAddress!.assumingMemoryBound(to: Value.self).deinitialize(count: 1)
+            }
+        }
+    }
 
     /// Waits for the greenlet to finish and returns its value.
     /// - Throws: the greenlet's own error; a `Timeout` when `timeout` elapses
@@ -60,7 +111,7 @@ open class Greenlet<Value>: AnyGreenlet {
     /// - Note: switches.
     public func get(timeout: Duration? = nil) throws -> Value {
         if try !join(timeout: timeout) { throw Timeout(timeout ?? .zero) }
-        if let result { return result }
+        if hasResult { return loadResult() }
         throw error ?? GreenletExit()
     }
 }
@@ -133,3 +184,4 @@ public func yieldGreenlet() throws {
     }
     try Hub.yield(rec)
 }
+

@@ -32,6 +32,7 @@ public final class Hub: @unchecked Sendable {
     /// The thread's original stack, as a greenlet.
     let root: AnyGreenlet
     /// The greenlet the hub loop runs on.
+    @exclusivity(unchecked)
     private(set) var hubGreenlet: AnyGreenlet!
     let pool: StackPool
 
@@ -63,25 +64,35 @@ public final class Hub: @unchecked Sendable {
         rec.pointee.hub_hot.unsafelyUnwrapped.assumingMemoryBound(to: HotState.self)
     }
 
+    @exclusivity(unchecked)
     private var callbacks: [() -> Void] = []
+    @exclusivity(unchecked)
     private var locals: [ObjectIdentifier: AnyObject] = [:]
-    private var nextGreenletNumber = 0
+    @exclusivity(unchecked)
+    private var greenletsNumbered = 0
     let threadsafe: ThreadsafeEntry
+    @exclusivity(unchecked)
     var monitor: BlockedHubMonitor?
+    @exclusivity(unchecked)
     private var closed = false
     /// A number for messages ("hub #3"), unique in the process.
     public let id: Int
     private static let nextID = ManagedAtomic<Int>(0)
     /// The runtime this hub is one of, if any (set once, before the hub runs greenlets).
+    @exclusivity(unchecked)
     public internal(set) unowned(unsafe) var runtime: GreenRuntime?
     /// Live greenlets, published for placement (`.leastLoaded`); racy by design.
     let published = ManagedAtomic<Int>(0)
     /// Passes of the hub loop with ready greenlets since libev was last polled.
+    @exclusivity(unchecked)
     private var itersSincePoll = 0
     /// `threadsafe.jobsRun` when this hub last spun (see `spinForWork`).
+    @exclusivity(unchecked)
     private var jobsRunAtLastSpin = 0
     /// Set on the hub's thread by `requestStop` (GreenRuntime).
+    @exclusivity(unchecked)
     var stopRequested = false
+    @exclusivity(unchecked)
     var stopPatience: Duration = .seconds(5)
     /// Whether the hub's thread has ended and its loop is destroyed.
     var isClosed: Bool { closed }
@@ -183,9 +194,10 @@ public final class Hub: @unchecked Sendable {
         Unmanaged<AnyGreenlet>.fromOpaque(green_get_current()!.pointee.owner).takeUnretainedValue()
     }
 
-    func nextName() -> String {
-        nextGreenletNumber += 1
-        return "Greenlet-\(nextGreenletNumber)"
+    /// The N of the next "Greenlet-N" (names are formatted only when read).
+    func nextGreenletNumber() -> UInt64 {
+        greenletsNumbered += 1
+        return UInt64(greenletsNumbered)
     }
 
     /// Puts `g` at the tail of the ready queue. `g` must not be queued already.

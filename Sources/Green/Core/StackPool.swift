@@ -7,11 +7,14 @@ import CGreenContext
 /// so resident memory follows the live greenlets, not the high-water mark.
 /// Stacks of other sizes are unmapped on return.
 final class StackPool {
+    @exclusivity(unchecked)
     private var free: [green_stack] = []
     /// Stacks kept for reuse at most; beyond it returned stacks are unmapped.
+    @exclusivity(unchecked)
     var cap: Int
     /// Bytes at the top of a pooled stack left resident (its hottest pages).
     let keepResident = 8 * 1024
+    @exclusivity(unchecked)
     private(set) var mappedCount = 0
 
     init(cap: Int) { self.cap = cap }
@@ -22,6 +25,7 @@ final class StackPool {
     var freshCount: Int { fresh.count }
 
     /// Fresh default-size stacks mapped in a slab, not yet used.
+    @exclusivity(unchecked)
     private var fresh: [green_stack] = []
     /// Stacks mapped at once when the pool runs dry.
     let slabCount = 64

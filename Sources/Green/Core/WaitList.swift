@@ -14,7 +14,9 @@ import DequeModule
 /// that waits on it; waiting on it or waking it from another hub or thread
 /// stops the program with a message naming both hubs.
 public final class WaitList {
+    @exclusivity(unchecked)
     private var waiters = Deque<AnyGreenlet>()
+    @exclusivity(unchecked)
     private var owner = FirstUseHub()
 
     /// An empty list.
