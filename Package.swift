@@ -198,3 +198,24 @@ package.targets += [
         path: "Tests/GreenHTTPTests"
     ),
 ]
+
+// MARK: GreenAMQP (issue 13): AMQP 0-9-1 over green sockets, remote queues and remote actors through RabbitMQ.
+package.products += [
+    .library(name: "GreenAMQP", targets: ["GreenAMQP"]),
+]
+package.targets += [
+    .target(
+        name: "GreenAMQP",
+        dependencies: [
+            "Green",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "DequeModule", package: "swift-collections"),
+        ],
+        path: "Sources/GreenAMQP"
+    ),
+    .testTarget(
+        name: "GreenAMQPTests",
+        dependencies: ["GreenAMQP", "Green"],
+        path: "Tests/GreenAMQPTests"
+    ),
+]
