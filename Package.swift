@@ -219,3 +219,20 @@ package.targets += [
         path: "Tests/GreenAMQPTests"
     ),
 ]
+package.products += [
+    .library(name: "GreenRemote", targets: ["GreenRemote"]),
+]
+package.targets += [
+    // Remote actors: nodes joined by one broker, RemoteActorRef, monitors across nodes.
+    .target(
+        name: "GreenRemote",
+        dependencies: ["Green", "GreenActors", "GreenAMQP", .product(name: "Logging", package: "swift-log")],
+        path: "Sources/GreenRemote"
+    ),
+    .executableTarget(
+        name: "RemotePingPong",
+        dependencies: ["Green", "GreenActors", "GreenRemote", "GreenAMQP",
+                       .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Samples/RemotePingPong"
+    ),
+]

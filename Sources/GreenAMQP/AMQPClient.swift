@@ -53,6 +53,7 @@ public final class AMQPClient {
     private var topology = Topology()
     private var control: AMQPChannel?
     private var publisher: AMQPChannel?
+    private var fireAndForget: AMQPChannel?
     private var consumers: [AMQPClientConsumer] = []
     private let connected = Event()
     private var closed = false
@@ -243,6 +244,28 @@ public final class AMQPClient {
             publisher = p
         }
         return try publisher!.publish(body, exchange: exchange, routingKey: routingKey, properties: properties, mandatory: mandatory)!
+    }
+
+    /// Publishes without a confirm, on a channel of its own (AMQP's fire and
+    /// forget, Erlang's `!`): the cheapest send; a message the broker does not
+    /// take, or that is on the wire when the connection goes, is lost silently.
+    /// Messages published this way keep their order among themselves.
+    /// - Throws: as `publishAsync`.
+    /// - Note: may switch. Same hub only.
+    public func publishUnconfirmed(_ body: [UInt8], exchange: String = "", routingKey: String,
+                                   properties: AMQPProperties = AMQPProperties()) throws {
+        let deadline = ContinuousClock.now + operationTimeout
+        while true {
+            let c = try live()
+            if fireAndForget == nil || fireAndForget!.closeReason != nil { fireAndForget = try c.openChannel() }
+            do {
+                try fireAndForget!.publish(body, exchange: exchange, routingKey: routingKey, properties: properties)
+                return
+            } catch AMQPChannelError.connectionClosed(let reason) {
+                if ContinuousClock.now >= deadline { throw reason }
+                try sleep(.milliseconds(10))
+            }
+        }
     }
 
     /// Publishes and waits for the broker's confirm.
