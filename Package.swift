@@ -215,7 +215,7 @@ package.targets += [
     ),
     .testTarget(
         name: "GreenAMQPTests",
-        dependencies: ["GreenAMQP", "Green"],
+        dependencies: ["GreenAMQP", "Green", "GreenActors", "GreenRemote", "RemotePingPong"],
         path: "Tests/GreenAMQPTests"
     ),
 ]

@@ -76,3 +76,12 @@ func withBroker<T>(limit: Duration = .seconds(120), _ body: @escaping () throws 
 extension Array where Element == UInt8 {
     init(text: String) { self = Array(text.utf8) }
 }
+
+/// An executable of this package, built beside the test bundle.
+func builtProduct(_ name: String) -> URL {
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    while !FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path), dir.path != "/" {
+        dir = dir.deletingLastPathComponent()
+    }
+    return dir.appendingPathComponent(name)
+}
