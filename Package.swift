@@ -236,3 +236,11 @@ package.targets += [
         path: "Samples/RemotePingPong"
     ),
 ]
+package.targets += [
+    // scripts/bench-amqp.sh: publish throughput with confirms, beside pika's.
+    .executableTarget(
+        name: "green-amqp-publish",
+        dependencies: ["Green", "GreenAMQP"],
+        path: "Benchmarks/AMQPPublish"
+    ),
+]

@@ -65,11 +65,13 @@ public final class Node {
     private var askCounter = 0
     private var left = false
     private lazy var box = NodeBox(self)
+    private let codec: RemoteCodec
 
     private init(name: String, client: AMQPClient, encoding: RemoteEncoding, beat: Duration, downAfter: Duration) {
         self.name = name
         self.client = client
         self.encoding = encoding
+        codec = RemoteCodec(encoding)
         self.beat = beat
         self.downAfter = downAfter
     }
@@ -123,8 +125,8 @@ public final class Node {
     /// - Note: does not switch. On the node's hub; the actor may live on any hub.
     public func register<Message: Codable>(_ actor: GreenActor<Message>, as actorName: String) throws {
         if actors[actorName] != nil { throw RemoteError.nameTaken(actorName) }
-        actors[actorName] = { delivery, userInfo in
-            let message = try RemoteEncoding.decode(Message.self, from: delivery.body,
+        actors[actorName] = { [codec] delivery, userInfo in
+            let message = try codec.decode(Message.self, from: delivery.body,
                                                     contentType: delivery.properties.contentType, userInfo: userInfo)
             actor.tell(message)
         }
@@ -153,7 +155,7 @@ public final class Node {
         var p = AMQPProperties(contentType: encoding.contentType,
                                headers: ["to": .string(actor), "from": .string(name)], type: "send")
         p.appId = name
-        try client.publishUnconfirmed(try encoding.encode(message), exchange: Self.exchange, routingKey: node, properties: p)
+        try client.publishUnconfirmed(try codec.encode(message), exchange: Self.exchange, routingKey: node, properties: p)
     }
 
     func ask<Message: Codable, Reply: Codable>(actor: String, on node: String, timeout: Duration,
@@ -168,7 +170,7 @@ public final class Node {
         let message = make(RemoteReply(node: name, correlationId: id))
         let p = AMQPProperties(contentType: encoding.contentType, headers: ["to": .string(actor), "from": .string(name)],
                                correlationId: id, replyTo: name, type: "ask")
-        try client.publishUnconfirmed(try encoding.encode(message), exchange: Self.exchange, routingKey: node, properties: p)
+        try client.publishUnconfirmed(try codec.encode(message), exchange: Self.exchange, routingKey: node, properties: p)
         let delivery: AMQPDelivery
         do {
             delivery = try result.get(timeout: timeout)
@@ -176,7 +178,7 @@ public final class Node {
             throw RemoteError.askTimedOut(node: node, actor: actor, timeout: timeout)
         }
         do {
-            return try RemoteEncoding.decode(Reply.self, from: delivery.body, contentType: delivery.properties.contentType,
+            return try codec.decode(Reply.self, from: delivery.body, contentType: delivery.properties.contentType,
                                              userInfo: [:])
         } catch {
             throw RemoteError.undecodableReply("\(error)")
@@ -187,7 +189,7 @@ public final class Node {
         let p = AMQPProperties(contentType: encoding.contentType, headers: ["from": .string(name)],
                                correlationId: correlationId, type: "reply")
         do {
-            try client.publishUnconfirmed(try encoding.encode(value), exchange: Self.exchange, routingKey: node, properties: p)
+            try client.publishUnconfirmed(try codec.encode(value), exchange: Self.exchange, routingKey: node, properties: p)
         } catch {
             Self.logger.warning("reply to '\(node)' lost: \(error)")
         }

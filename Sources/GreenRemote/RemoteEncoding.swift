@@ -41,3 +41,39 @@ public enum RemoteEncoding: Sendable {
         return try d.decode(T.self, from: Data(body))
     }
 }
+
+/// One node's encoders and decoders, made once (making Foundation's coders
+/// costs more than a small message's coding). Hub-local, like its node.
+final class RemoteCodec {
+    let encoding: RemoteEncoding
+    private let json = JSONEncoder()
+    private let plist: PropertyListEncoder = {
+        let e = PropertyListEncoder()
+        e.outputFormat = .binary
+        return e
+    }()
+    private let jsonDecoder = JSONDecoder()
+    private let plistDecoder = PropertyListDecoder()
+
+    init(_ encoding: RemoteEncoding) { self.encoding = encoding }
+
+    func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        switch encoding {
+        case .json: return [UInt8](try json.encode(value))
+        case .binary: return [UInt8](try plist.encode([value]))
+        }
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, from body: [UInt8], contentType: String?,
+                              userInfo: [CodingUserInfoKey: Any]) throws -> T {
+        if contentType == RemoteEncoding.binary.contentType {
+            plistDecoder.userInfo = userInfo
+            guard let first = try plistDecoder.decode([T].self, from: Data(body)).first else {
+                throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "empty property list"))
+            }
+            return first
+        }
+        jsonDecoder.userInfo = userInfo
+        return try jsonDecoder.decode(T.self, from: Data(body))
+    }
+}
