@@ -37,11 +37,9 @@ extension AMQPChannel {
     }
 
     private func nextConsumerNumber() -> Int {
-        AMQPChannel.consumerCounter += 1
-        return AMQPChannel.consumerCounter
+        consumerNumber += 1
+        return consumerNumber
     }
-
-    nonisolated(unsafe) static var consumerCounter = 0
 
     /// Cancels `consumer` (`basic.cancel`, waits for `cancel-ok`).
     /// - Throws: `AMQPChannelError`; injected errors.

@@ -38,6 +38,8 @@ public final class AMQPChannel {
     var nextSequence: UInt64 = 1
     var unconfirmed = Deque<AMQPConfirmation>()
     var pendingReturn: AMQPReturnedMessage?
+    /// Consumer tags this side chose on this channel ("green.CHANNEL.N").
+    var consumerNumber = 0
     private var ended = false
 
     init(id: UInt16, connection: AMQPConnection) {
