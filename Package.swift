@@ -198,3 +198,49 @@ package.targets += [
         path: "Tests/GreenHTTPTests"
     ),
 ]
+
+// MARK: GreenAMQP (issue 13): AMQP 0-9-1 over green sockets, remote queues and remote actors through RabbitMQ.
+package.products += [
+    .library(name: "GreenAMQP", targets: ["GreenAMQP"]),
+]
+package.targets += [
+    .target(
+        name: "GreenAMQP",
+        dependencies: [
+            "Green",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "DequeModule", package: "swift-collections"),
+        ],
+        path: "Sources/GreenAMQP"
+    ),
+    .testTarget(
+        name: "GreenAMQPTests",
+        dependencies: ["GreenAMQP", "Green", "GreenActors", "GreenRemote", "RemotePingPong"],
+        path: "Tests/GreenAMQPTests"
+    ),
+]
+package.products += [
+    .library(name: "GreenRemote", targets: ["GreenRemote"]),
+]
+package.targets += [
+    // Remote actors: nodes joined by one broker, RemoteActorRef, monitors across nodes.
+    .target(
+        name: "GreenRemote",
+        dependencies: ["Green", "GreenActors", "GreenAMQP", .product(name: "Logging", package: "swift-log")],
+        path: "Sources/GreenRemote"
+    ),
+    .executableTarget(
+        name: "RemotePingPong",
+        dependencies: ["Green", "GreenActors", "GreenRemote", "GreenAMQP",
+                       .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Samples/RemotePingPong"
+    ),
+]
+package.targets += [
+    // scripts/bench-amqp.sh: publish throughput with confirms, beside pika's.
+    .executableTarget(
+        name: "green-amqp-publish",
+        dependencies: ["Green", "GreenAMQP"],
+        path: "Benchmarks/AMQPPublish"
+    ),
+]

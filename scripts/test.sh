@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 scripts/ensure-libev.sh
 scripts/ensure-http-parser.sh
 scripts/ensure-openssl.sh  # GreenTLS: libssl-dev, and openssl + curl for its tests
+# GreenAMQP: a RabbitMQ broker on 127.0.0.1:5672; stopped at the end if this run started it.
+scripts/ensure-rabbitmq.sh
+trap 'scripts/ensure-rabbitmq.sh --stop' EXIT
 # The chat-room tests open a thousand sockets at once.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 swift build --build-tests

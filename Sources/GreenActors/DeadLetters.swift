@@ -23,6 +23,14 @@ public enum DeadLetters {
         static var current: HubCount { Hub.current.local(HubCount.self) { HubCount() } }
     }
 
+    /// Records a message that could not be delivered, with the reason (for
+    /// libraries that deliver to actors from elsewhere: GreenRemote's poison
+    /// messages). Counted and logged like every dead letter.
+    /// - Note: does not switch. Call it on a hub's thread (it counts per hub).
+    public static func post(to actor: String, _ message: Any, why: String) {
+        record(to: actor, message, why: why)
+    }
+
     @usableFromInline
     static func record(to actor: String, _ message: Any, why: String) {
         let n = counter.wrappingIncrementThenLoad(ordering: .relaxed)

@@ -1,0 +1,161 @@
+import Foundation
+import Green
+import GreenActors
+import GreenAMQP
+import GreenRemote
+import Testing
+
+enum CounterMessage: Codable {
+    case add(Int, from: String)
+    case total(RemoteReply<[Int]>)
+}
+
+/// Records what it is sent, in order, and answers `total` with it.
+final class Recorder: GreenActor<CounterMessage> {
+    var seen: [Int] = []
+    override func receive(_ m: CounterMessage) throws {
+        switch m {
+        case .add(let n, _): seen.append(n)
+        case .total(let reply): reply(seen)
+        }
+    }
+}
+
+/// Watches a greenlet and keeps the down notice.
+final class Watcher: GreenActor<Never> {
+    let downs = Queue<DownSignal>()
+    override func handleDown(_ signal: DownSignal) throws { try downs.put(signal) }
+}
+
+extension BrokerTests {
+    @Suite struct RemoteActorTests {
+        @Test(arguments: [RemoteEncoding.json, .binary])
+        func sendsArriveInOrderAndAskAnswers(encoding: RemoteEncoding) throws {
+            try withBroker {
+                let a = try Node.join(name: uniqueName("a"), broker: Broker.url, encoding: encoding)
+                let b = try Node.join(name: uniqueName("b"), broker: Broker.url, encoding: encoding)
+                defer { try? a.leave(); try? b.leave() }
+                let recorder = Recorder()
+                try recorder.start()
+                try b.register(recorder, as: "recorder")
+                let ref = a.ref("recorder", on: b.name, as: CounterMessage.self)
+                for i in 0..<300 { try ref.send(.add(i, from: a.name)) }
+                // The ask travels behind the sends on the same path: it sees them all.
+                let total = try ref.ask(timeout: .seconds(30)) { .total($0) }
+                #expect(total == Array(0..<300))
+                #expect(b.deadLetters.isEmpty)
+                try recorder.shutdown()
+            }
+        }
+
+        /// A poison message goes to the receiving node's dead letters with the
+        /// reason; the actor and later messages are unharmed.
+        @Test func aPoisonMessageIsADeadLetterWithItsReason() throws {
+            try withBroker {
+                let a = try Node.join(name: uniqueName("a"), broker: Broker.url)
+                let b = try Node.join(name: uniqueName("b"), broker: Broker.url)
+                defer { try? a.leave(); try? b.leave() }
+                let recorder = Recorder()
+                try recorder.start()
+                try b.register(recorder, as: "recorder")
+                let deadBefore = DeadLetters.count
+                // Another program's message type: it does not decode as CounterMessage.
+                try a.ref("recorder", on: b.name, as: [String: Double].self).send(["price": 9.5])
+                try a.ref("nobody", on: b.name, as: Int.self).send(1)
+                let ref = a.ref("recorder", on: b.name, as: CounterMessage.self)
+                try ref.send(.add(7, from: a.name))
+                #expect(try ref.ask(timeout: .seconds(30)) { .total($0) } == [7])
+                #expect(b.deadLetters.count == 2)
+                #expect(b.deadLetters.first?.reason.hasPrefix("does not decode") == true)
+                #expect(b.deadLetters.last?.reason == "no such actor")
+                #expect(DeadLetters.count >= deadBefore + 2)
+                #expect(!recorder.isDead)
+                try recorder.shutdown()
+            }
+        }
+
+        @Test func anAskToAMissingNodeFailsAsDown() throws {
+            try withBroker {
+                let a = try Node.join(name: uniqueName("a"), broker: Broker.url, downAfter: .seconds(1))
+                defer { try? a.leave() }
+                let ref = a.ref("recorder", on: uniqueName("ghost"), as: CounterMessage.self)
+                do {
+                    _ = try ref.ask(timeout: .seconds(60)) { .total($0) } as [Int]
+                    Issue.record("an ask to a node that does not exist was answered")
+                } catch RemoteError.down(let d) {
+                    #expect(d.reason.contains("vanished"))
+                }
+            }
+        }
+
+        /// An actor that ends on its node: its watchers elsewhere get `.down` at once.
+        @Test func aRemoteActorThatEndsIsDown() throws {
+            try withBroker {
+                let a = try Node.join(name: uniqueName("a"), broker: Broker.url)
+                let b = try Node.join(name: uniqueName("b"), broker: Broker.url)
+                defer { try? a.leave(); try? b.leave() }
+                let recorder = Recorder()
+                try recorder.start()
+                try b.register(recorder, as: "recorder")
+                let watcher = Watcher()
+                try watcher.start()
+                _ = watcher.monitor(a.ref("recorder", on: b.name, as: CounterMessage.self).proxy())
+                try recorder.forceKill()
+                let down = try watcher.downs.get(timeout: .seconds(30))
+                guard case .error(let e) = down.reason, let d = e as? RemoteDown else {
+                    Issue.record("unexpected reason \(down.reason)"); return
+                }
+                #expect(d.actor == "recorder")
+                #expect(d.reason.contains("killed"))
+                watcher.stop()
+            }
+        }
+
+        /// A node killed with SIGKILL: watchers on other nodes get `.down`
+        /// (the bound: `downAfter` + one beat after its last beat; not timed here).
+        @Test func aNodeKilledWithSIGKILLIsDown() throws {
+            try withBroker {
+                let pongName = uniqueName("pong")
+                let child = Process()
+                child.executableURL = builtProduct("RemotePingPong")
+                child.arguments = ["pong", "--broker", Broker.url, "--name", pongName]
+                let out = Pipe()
+                child.standardOutput = out
+                try child.run()
+                defer { if child.isRunning { kill(child.processIdentifier, SIGKILL) } }
+                let a = try Node.join(name: uniqueName("a"), broker: Broker.url)
+                defer { try? a.leave() }
+                struct Ping: Codable {}
+                enum Ball: Codable { case ping(Int, replyTo: String), pong(Int) }
+                // Wait until the child's ponger answers (its node is up).
+                final class Catcher: GreenActor<Ball> {
+                    let pongs = Queue<Int>()
+                    override func receive(_ b: Ball) throws { if case .pong(let n) = b { try pongs.put(n) } }
+                }
+                let catcher = Catcher()
+                try catcher.start()
+                try a.register(catcher, as: "pinger")
+                let ponger = a.ref("ponger", on: pongName, as: Ball.self)
+                var answered = false
+                for i in 0..<600 where !answered {
+                    try ponger.send(.ping(i, replyTo: a.name))
+                    answered = (try? catcher.pongs.get(timeout: .milliseconds(100))) != nil
+                }
+                #expect(answered)
+                let watcher = Watcher()
+                try watcher.start()
+                _ = watcher.monitor(ponger.proxy())
+                kill(child.processIdentifier, SIGKILL)
+                let down = try watcher.downs.get(timeout: .seconds(60))
+                guard case .error(let e) = down.reason, let d = e as? RemoteDown else {
+                    Issue.record("unexpected reason \(down.reason)"); return
+                }
+                #expect(d.node == pongName)
+                #expect(d.reason.contains("vanished"))
+                child.waitUntilExit()
+                watcher.stop()
+                catcher.stop()
+            }
+        }
+    }
+}
