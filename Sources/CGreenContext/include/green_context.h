@@ -174,7 +174,14 @@ int green_stack_alloc(size_t usable, green_stack *out);
 int green_stack_alloc_slab(size_t usable, size_t count, green_stack *out);
 // Gives the pages of [base+guard, top - keep) back to the kernel.
 void green_stack_discard(const green_stack *s, size_t keep);
+// The same for `count` stacks with one process_madvise(MADV_DONTNEED) call over
+// a vector of ranges (Linux 6.13+ takes any advice for the calling process),
+// or one madvise per stack where the kernel refuses it.
+void green_stack_discard_batch(const green_stack *s, size_t count, size_t keep);
 void green_stack_free(const green_stack *s);
+// Unmaps `count` stacks (reordering the array by address): neighbours from one
+// slab go in a single munmap. Returns the number of munmap calls made.
+size_t green_stack_free_batch(green_stack *s, size_t count);
 // Which guard mechanism this process uses (decided on first allocation).
 int green_stack_guard_mode(void);
 static inline void *green_stack_top(const green_stack *s) { return (char *)s->base + s->mapped; }

@@ -640,6 +640,9 @@ public final class Hub: @unchecked Sendable {
     public var mappedStackCount: Int { pool.mappedCount }
     /// Stacks mapped ahead in a slab and not used yet (part of `mappedStackCount`).
     public var freshStackCount: Int { pool.freshCount }
+    /// Stacks returned beyond the pool's cap and not unmapped yet (part of
+    /// `mappedStackCount`): they go in batches, fewer than 256 wait at a time.
+    public var surplusStackCount: Int { pool.surplusCount }
     /// Greenlet switches made on this hub so far.
     public var switchCount: UInt64 { hot.pointee.switches }
     /// Greenlets in the ready queue.

@@ -2,10 +2,14 @@ import CGreenContext
 
 /// A hub's pool of default-size stacks.
 ///
-/// Mapping a stack costs syscalls; reusing one costs a `madvise(MADV_DONTNEED)`
-/// that gives back every page it touched except the top `keepResident` bytes,
-/// so resident memory follows the live greenlets, not the high-water mark.
-/// Stacks of other sizes are unmapped on return.
+/// Mapping a stack costs syscalls. A returned stack first waits in `recent`
+/// with its pages still resident, and is the first one reused: a greenlet that
+/// ends and one that starts (skynet, a server's request greenlets) trade a
+/// warm stack with no syscall. When `recent` is full, its stacks go to `free`
+/// after one vectored `MADV_DONTNEED` that gives back every page they touched
+/// but the top `keepResident` bytes, so resident memory follows the live
+/// greenlets, not the high-water mark (at most `discardBatch` stacks hold
+/// deeper pages at any time). Stacks of other sizes are unmapped on return.
 final class StackPool {
     @exclusivity(unchecked)
     private var free: [green_stack] = []
@@ -19,8 +23,16 @@ final class StackPool {
 
     init(cap: Int) { self.cap = cap }
 
+    /// Returned stacks not yet discarded, reused first (LIFO: the warmest).
+    @exclusivity(unchecked)
+    private var recent: [green_stack] = []
+    /// How many returned stacks wait in `recent` before one call discards them.
+    let discardBatch = 32
+
     /// The number of used stacks waiting in the pool for reuse.
-    var pooledCount: Int { free.count }
+    var pooledCount: Int { free.count + recent.count }
+    /// Stacks beyond the cap waiting to be unmapped in a batch.
+    var surplusCount: Int { surplus.count }
     /// Stacks mapped in advance and never used yet.
     var freshCount: Int { fresh.count }
 
@@ -32,7 +44,9 @@ final class StackPool {
 
     func take(size: Int) throws -> green_stack {
         if size == Green.defaultStackSize {
+            if let s = recent.popLast() { return s }
             if let s = free.popLast() { return s }
+            if let s = surplus.popLast() { return s }
             if fresh.isEmpty { try refill(size: size) }
             return fresh.removeLast()
         }
@@ -52,10 +66,18 @@ final class StackPool {
     }
 
     func give(_ s: green_stack, size: Int) {
-        if size == Green.defaultStackSize && free.count < cap {
-            var s = s
-            green_stack_discard(&s, keepResident)
-            free.append(s)
+        #if DEBUG
+        let held = (free + recent + surplus + fresh).contains { $0.base == s.base }
+        if held { fatalError("StackPool: stack \(String(describing: s.base)) given back twice") }
+        #endif
+        if size == Green.defaultStackSize && free.count + recent.count < cap {
+            recent.append(s)
+            if recent.count >= discardBatch { discardRecent() }
+        } else if size == Green.defaultStackSize {
+            // Beyond the cap: unmapped in batches, neighbours from one slab in
+            // one munmap (a tree of greenlets ending returns thousands at once).
+            surplus.append(s)
+            if surplus.count >= surplusBatch { unmapSurplus() }
         } else {
             var s = s
             green_stack_free(&s)
@@ -63,10 +85,31 @@ final class StackPool {
         }
     }
 
+    /// Default-size stacks returned beyond the cap, waiting to be unmapped.
+    @exclusivity(unchecked)
+    private var surplus: [green_stack] = []
+    /// How many surplus stacks are unmapped at once.
+    let surplusBatch = 256
+
+    private func unmapSurplus() {
+        _ = surplus.withUnsafeMutableBufferPointer { green_stack_free_batch($0.baseAddress, $0.count) }
+        mappedCount -= surplus.count
+        surplus.removeAll(keepingCapacity: true)
+    }
+
+    /// Gives back the deep pages of every stack in `recent` and moves them to `free`.
+    private func discardRecent() {
+        recent.withUnsafeBufferPointer { green_stack_discard_batch($0.baseAddress, $0.count, keepResident) }
+        free.append(contentsOf: recent)
+        recent.removeAll(keepingCapacity: true)
+    }
+
     func drain() {
-        for var s in free + fresh { green_stack_free(&s) }
-        mappedCount -= free.count + fresh.count
+        for var s in free + recent + fresh { green_stack_free(&s) }
+        mappedCount -= free.count + recent.count + fresh.count
+        unmapSurplus()
         free.removeAll()
+        recent.removeAll()
         fresh.removeAll()
     }
 }
