@@ -66,10 +66,6 @@ final class StackPool {
     }
 
     func give(_ s: green_stack, size: Int) {
-        #if DEBUG
-        let held = (free + recent + surplus + fresh).contains { $0.base == s.base }
-        if held { fatalError("StackPool: stack \(String(describing: s.base)) given back twice") }
-        #endif
         if size == Green.defaultStackSize && free.count + recent.count < cap {
             recent.append(s)
             if recent.count >= discardBatch { discardRecent() }
