@@ -290,7 +290,7 @@ open class AnyGreenlet {
         untrappableError = nil
         if let j = soleJoiner {
             soleJoiner = nil
-            j.hub.wake(j)
+            j.hub.wakeNext(j)
         }
         joiners?.wakeAll()
         joiners = nil
@@ -500,6 +500,11 @@ open class AnyGreenlet {
     // MARK: - Join
 
     /// Waits until the greenlet has finished.
+    ///
+    /// Joining, without a timeout, a greenlet of this hub that was spawned
+    /// moments ago and has not started runs it at once (the caller would only
+    /// wait for it anyway), and the joiner runs next when it ends: fork-join
+    /// code runs depth-first (see ARCHITECTURE, "Fork-join runs depth-first").
     /// - Returns: `true` when it finished, `false` when `timeout` elapsed first.
     /// - Throws: an error injected into the *caller*; `negativeTimeout`.
     /// - Note: switches.
@@ -515,7 +520,8 @@ open class AnyGreenlet {
         if timeout == nil && soleJoiner == nil && joiners == nil {
             soleJoiner = me
             defer { if soleJoiner === me { soleJoiner = nil } }
-            repeat { _ = try hub.park() } while state != .dead
+            if try hub.runUnstartedNow(self), state == .dead { return true }
+            while state != .dead { _ = try hub.park() }
             return true
         }
         let list: WaitList

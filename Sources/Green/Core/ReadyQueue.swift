@@ -28,6 +28,34 @@ struct ReadyQueue {
         tail &+= 1
     }
 
+    /// Puts `p` at the head: it runs next (a joiner whose greenlet just ended).
+    @inline(__always)
+    mutating func pushFront(_ p: UnsafeMutableRawPointer) {
+        if tail &- head > mask { grow() }
+        head &-= 1
+        buffer[head & mask] = p
+    }
+
+    /// Removes `p` if it is among the last `window` entries (a greenlet spawned
+    /// moments ago), keeping the order of the rest. Returns whether it was there.
+    mutating func removeNearTail(_ p: UnsafeMutableRawPointer, window: Int) -> Bool {
+        var i = tail &- 1
+        let stop = max(head, tail &- window)
+        while i >= stop {
+            if buffer[i & mask] == p {
+                var j = i
+                while j &+ 1 < tail {
+                    buffer[j & mask] = buffer[(j &+ 1) & mask]
+                    j &+= 1
+                }
+                tail &-= 1
+                return true
+            }
+            i &-= 1
+        }
+        return false
+    }
+
     @inline(__always)
     mutating func popFirst() -> UnsafeMutableRawPointer? {
         if head == tail { return nil }
