@@ -41,9 +41,22 @@ open class AnyGreenlet {
         set { record.pointee.state = newValue.rawValue }
     }
     @exclusivity(unchecked)
+    var stack: green_stack?
+    // The one-byte fields, together right after `stack` so that they fill the
+    // padding behind its optional tag (a parked greenlet's bytes count).
+    @exclusivity(unchecked)
     var hasStarted = false
     @exclusivity(unchecked)
-    var stack: green_stack?
+    private var timerMode: TimerMode = .sleep
+    /// The hub has a pass over `linkCallbacks` queued.
+    @exclusivity(unchecked)
+    private var linkRunQueued = false
+    @exclusivity(unchecked)
+    private var failureObserved = false
+    /// Set by `start()` when it hands the greenlet to its hub from another
+    /// thread; read only by the thread that built it (see `ownedHere`).
+    @exclusivity(unchecked)
+    private var handedOver = false
     @exclusivity(unchecked)
     var stackSize: Int
     /// The injected error its next blocking call throws (see `inject(_:)`).
@@ -70,8 +83,6 @@ open class AnyGreenlet {
     @exclusivity(unchecked)
     private var timer: UnsafeMutablePointer<ev_timer>?
     @exclusivity(unchecked)
-    private var timerMode: TimerMode = .sleep
-    @exclusivity(unchecked)
     private var io: UnsafeMutablePointer<ev_io>?
     /// The first greenlet joining without a timeout (the common case: one
     /// parent), kept here so that a join allocates nothing; later joiners wait
@@ -84,9 +95,6 @@ open class AnyGreenlet {
     /// so `unlink` reaches one even after the greenlet ended.
     @exclusivity(unchecked)
     private var linkCallbacks: [(id: Int, callback: (AnyGreenlet) -> Void)] = []
-    /// The hub has a pass over `linkCallbacks` queued.
-    @exclusivity(unchecked)
-    private var linkRunQueued = false
     /// Link tokens of `wait(any:)` subscriptions, by signal (see Coordination/Wait.swift).
     @exclusivity(unchecked)
     var waitSubscriptions: [ObjectIdentifier: LinkToken] = [:]
@@ -98,8 +106,6 @@ open class AnyGreenlet {
     var locals: [ObjectIdentifier: Any] = [:]
     @exclusivity(unchecked)
     private var failure: (any Error)?
-    @exclusivity(unchecked)
-    private var failureObserved = false
 
     /// A name for logs and crash reports: "Greenlet-N" unless given.
     public var name: String {
@@ -171,10 +177,6 @@ open class AnyGreenlet {
         hub.isCurrentThread || (pthread_equal(builtBy, pthread_self()) != 0 && !handedOver)
     }
 
-    /// Set by `start()` when it hands the greenlet to its hub from another
-    /// thread; read only by the thread that built it (see `ownedHere`).
-    @exclusivity(unchecked)
-    private var handedOver = false
 
     private func copyNameToRecord() {
         guard let givenName else { return }

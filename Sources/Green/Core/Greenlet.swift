@@ -17,16 +17,13 @@ open class Greenlet<Value>: AnyGreenlet {
     @exclusivity(unchecked)
     private var body: (() throws -> Value)?
     // Its return value, once it has returned: in `resultInline` when it fits
-    // in three words (most results), else in a box. Not a `Value?`: this
+    // in three words (most results), else in a box whose address is the first
+    // word of `resultInline`. Not a `Value?`: this
     // generic code would fetch `Optional<Value>`'s metadata (a runtime hash
     // lookup, about 300 instructions) to store it and again to destroy it, on
     // every greenlet that ends.
     @exclusivity(unchecked)
     private var resultInline: (UInt, UInt, UInt) = (0, 0, 0)
-    /// The box of a result too large for `resultInline` (raw: a typed
-    /// pointer's metadata is another lookup in generic code).
-    @exclusivity(unchecked)
-    private var resultBox: UnsafeMutableRawPointer?
     @exclusivity(unchecked)
     private var hasResult = false
 
@@ -43,7 +40,7 @@ open class Greenlet<Value>: AnyGreenlet {
             let box = UnsafeMutableRawPointer.allocate(
                 byteCount: MemoryLayout<Value>.size, alignment: MemoryLayout<Value>.alignment)
             _ = box.initializeMemory(as: Value.self, to: value)
-            resultBox = box
+            resultInline.0 = UInt(bitPattern: box)
         }
         hasResult = true
     }
@@ -54,6 +51,12 @@ open class Greenlet<Value>: AnyGreenlet {
             return withUnsafeBytes(of: &resultInline) { $0.baseAddress!.assumingMemoryBound(to: Value.self).pointee }
         }
         return resultBox.unsafelyUnwrapped.assumingMemoryBound(to: Value.self).pointee
+    }
+
+    /// The box of a result too large for `resultInline` (raw: a typed
+    /// pointer's metadata is another lookup in generic code).
+    private var resultBox: UnsafeMutableRawPointer? {
+        Self.resultFitsInline ? nil : UnsafeMutableRawPointer(bitPattern: resultInline.0)
     }
 
     /// A greenlet that will run `body` once started.
