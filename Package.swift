@@ -111,14 +111,23 @@ let package = Package(
             dependencies: ["Green", "GreenChat"],
             path: "Tests/Fuzz/GreenFuzz"
         ),
+        // Child processes for the tests, on posix_spawn (Foundation's Process
+        // crashes on Swift 6.3.1 when thousands of descriptors are open).
+        // Only test targets depend on it.
+        .target(name: "GreenTestSupport", path: "Tests/GreenTestSupport"),
+        .testTarget(
+            name: "GreenTestSupportTests",
+            dependencies: ["GreenTestSupport"],
+            path: "Tests/GreenTestSupportTests"
+        ),
         .testTarget(
             name: "GreenTests",
-            dependencies: ["Green", "GreenTestChild", "GreenChat", "Echo", "ChatRoom", "GreenFuzz"],
+            dependencies: ["Green", "GreenTestChild", "GreenChat", "Echo", "ChatRoom", "GreenFuzz", "GreenTestSupport"],
             path: "Tests/GreenTests"
         ),
         .testTarget(
             name: "GreenBenchTests",
-            dependencies: ["green-bench"],
+            dependencies: ["green-bench", "GreenTestSupport"],
             path: "Tests/GreenBenchTests"
         ),
         .testTarget(
@@ -137,7 +146,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GreenTLSTests",
-            dependencies: ["GreenTLS", "Green", "Echo"],
+            dependencies: ["GreenTLS", "Green", "Echo", "GreenTestSupport"],
             path: "Tests/GreenTLSTests"
         ),
         .executableTarget(
@@ -192,7 +201,7 @@ package.targets += [
     .testTarget(
         name: "GreenHTTPTests",
         dependencies: [
-            "Green", "GreenHTTP", "GreenWebChat", "HelloHTTP", "Download", "WebChat",
+            "Green", "GreenHTTP", "GreenWebChat", "HelloHTTP", "Download", "WebChat", "GreenTestSupport",
             .product(name: "Logging", package: "swift-log"),
         ],
         path: "Tests/GreenHTTPTests"
@@ -215,7 +224,7 @@ package.targets += [
     ),
     .testTarget(
         name: "GreenAMQPTests",
-        dependencies: ["GreenAMQP", "Green", "GreenActors", "GreenRemote", "RemotePingPong"],
+        dependencies: ["GreenAMQP", "Green", "GreenActors", "GreenRemote", "RemotePingPong", "GreenTestSupport"],
         path: "Tests/GreenAMQPTests"
     ),
 ]

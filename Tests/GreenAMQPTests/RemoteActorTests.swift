@@ -3,6 +3,7 @@ import Green
 import GreenActors
 import GreenAMQP
 import GreenRemote
+import GreenTestSupport
 import Testing
 
 enum CounterMessage: Codable {
@@ -116,12 +117,8 @@ extension BrokerTests {
         @Test func aNodeKilledWithSIGKILLIsDown() throws {
             try withBroker {
                 let pongName = uniqueName("pong")
-                let child = Process()
-                child.executableURL = builtProduct("RemotePingPong")
-                child.arguments = ["pong", "--broker", Broker.url, "--name", pongName]
-                let out = Pipe()
-                child.standardOutput = out
-                try child.run()
+                let child = try ChildProcess(builtProduct("RemotePingPong").path,
+                                             ["pong", "--broker", Broker.url, "--name", pongName], stdout: .null)
                 defer { if child.isRunning { kill(child.processIdentifier, SIGKILL) } }
                 let a = try Node.join(name: uniqueName("a"), broker: Broker.url)
                 defer { try? a.leave() }
@@ -152,7 +149,7 @@ extension BrokerTests {
                 }
                 #expect(d.node == pongName)
                 #expect(d.reason.contains("vanished"))
-                child.waitUntilExit()
+                _ = try child.waitUntilExit()
                 watcher.stop()
                 catcher.stop()
             }

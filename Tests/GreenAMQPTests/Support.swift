@@ -1,6 +1,7 @@
 import Foundation
 import Green
 import GreenAMQP
+import GreenTestSupport
 import Testing
 
 /// Runs green code on a thread of its own (Swift Testing runs tests on the
@@ -33,19 +34,14 @@ enum Broker {
     /// - Throws: `BrokerUnavailable` with the script's output.
     static func ensure() throws { try started.get() }
 
-    /// Runs a command to its end; its exit status and output (stdout and stderr).
+    /// Runs a command to its end (killed past a 30-minute guard: the script may
+    /// install the broker); its exit status and output (stdout, then stderr).
     @discardableResult
     static func run(_ argv: [String]) -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: argv[0])
-        p.arguments = Array(argv.dropFirst())
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        do { try p.run() } catch { return (-1, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        do {
+            let r = try ChildProcess.run(argv[0], Array(argv.dropFirst()), timeout: .seconds(1800))
+            return (r.status.code, r.stdoutText + r.stderrText)
+        } catch { return (-1, "\(error)") }
     }
 
     /// `rabbitmqctl ARGS`, from green code: on the thread pool, so the hub goes on.

@@ -1,4 +1,5 @@
 import Foundation
+import GreenTestSupport
 import Testing
 
 /// Runs the real `green-bench` program at small counts and checks what it prints
@@ -35,17 +36,8 @@ import Testing
         while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("green-bench").path), dir.path != "/" {
             dir = dir.deletingLastPathComponent()
         }
-        let p = Process()
-        p.executableURL = dir.appendingPathComponent("green-bench")
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let r = try ChildProcess.run(dir.appendingPathComponent("green-bench").path, args, timeout: .seconds(600))
+        return (r.status.code, r.stdoutText, r.stderrText)
     }
 
     @Test(arguments: ["green", "swift"])

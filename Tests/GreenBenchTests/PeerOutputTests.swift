@@ -1,4 +1,5 @@
 import Foundation
+import GreenTestSupport
 import Testing
 
 /// Runs the benchmark peers that scripts/bench.sh sets beside Green (Benchmarks/go and
@@ -28,32 +29,25 @@ import Testing
 
     /// A started child process whose few lines of output fit in its pipes.
     struct Running {
-        let process: Process
-        let out: Pipe
-        let err: Pipe
+        let process: ChildProcess
 
-        /// Waits for the process; returns its status and output.
+        /// Waits for the process (killed past a 600 s guard); returns its status and
+        /// output, or status -1 with the error as `err`.
         func finish() -> (status: Int32, out: String, err: String) {
-            let o = out.fileHandleForReading.readDataToEndOfFile()
-            let e = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+            do {
+                let r = try process.communicate(timeout: .seconds(600))
+                return (r.status.code, r.stdoutText, r.stderrText)
+            } catch {
+                return (-1, "", "\(error)")
+            }
         }
     }
 
     /// Starts `executable` with `arguments` and extra `environment`.
     static func start(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
                       in directory: URL? = nil) throws -> Running {
-        let p = Process()
-        p.executableURL = executable
-        p.arguments = arguments
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        if let directory { p.currentDirectoryURL = directory }
-        let running = Running(process: p, out: Pipe(), err: Pipe())
-        p.standardOutput = running.out
-        p.standardError = running.err
-        try p.run()
-        return running
+        Running(process: try ChildProcess(executable.path, arguments, environment: environment,
+                                          workingDirectory: directory?.path, stdout: .pipe, stderr: .pipe))
     }
 
     /// Runs `executable` to its end; returns its status and output.

@@ -1,6 +1,7 @@
 import Foundation
 import Green
 import GreenHTTP
+import GreenTestSupport
 import GreenWebChat
 import HTTPTypes
 import Testing
@@ -76,22 +77,10 @@ import Testing
 
 @Suite struct SampleTests {
     /// Starts a sample that prints "Serving on http://127.0.0.1:PORT/"; returns it and the port.
-    static func startSample(_ name: String, _ args: [String]) throws -> (Process, Int) {
-        let p = Process()
-        p.executableURL = builtProduct(name)
-        p.arguments = args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        var line = Data()
-        while !line.contains(10) {
-            let byte = out.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty { break }
-            line.append(byte)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        let port = Int(text.split(separator: ":").last!.filter(\.isNumber)) ?? 0
+    static func startSample(_ name: String, _ args: [String]) throws -> (ChildProcess, Int) {
+        let p = try ChildProcess(builtProduct(name).path, args, stdout: .pipe, stderr: .null)
+        let text = try p.readLine() ?? ""
+        let port = Int(text.split(separator: ":").last?.filter(\.isNumber) ?? "") ?? 0
         return (p, port)
     }
 
@@ -102,20 +91,14 @@ import Testing
             #expect(r.text == "Hello Cruel World!")
             #expect(r.headerFields[.contentType] == "text/html")
             kill(p.processIdentifier, SIGTERM)
-            p.waitUntilExit()
-            #expect(p.terminationStatus == 0)
+            #expect(try p.waitUntilExit() == .exited(0))
         }
     }
 
     @Test func downloadMapsAPoolOver100URLs() throws {
-        let p = Process()
-        p.executableURL = builtProduct("Download")
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        let r = try ChildProcess.run(builtProduct("Download").path, timeout: .seconds(600))
+        let text = r.stdoutText
+        #expect(r.status == .exited(0), "\(r.stderrText)")
         #expect(text.contains("This is /page/1."))
         #expect(text.contains("downloaded 100 pages"))
     }

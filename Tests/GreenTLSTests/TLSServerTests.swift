@@ -1,6 +1,7 @@
 import Foundation
 import Green
 import GreenTLS
+import GreenTestSupport
 import Testing
 
 /// `StreamServer(tls:)`: a greenlet per connection makes the handshake.
@@ -44,24 +45,16 @@ import Testing
 
     @Test func echoSampleServesTLS() throws {
         let certs = try TestCertificates.shared()
-        let echo = Process()
-        echo.executableURL = builtProduct("Echo")
-        echo.arguments = ["--host", "127.0.0.1", "--port", "0", "--tls-cert", certs.server, "--tls-key", certs.serverKey]
-        let out = Pipe()
-        echo.standardOutput = out
-        try echo.run()
+        let echo = try ChildProcess(builtProduct("Echo").path,
+                                    ["--host", "127.0.0.1", "--port", "0", "--tls-cert", certs.server, "--tls-key", certs.serverKey],
+                                    stdout: .pipe)
         defer {
-            echo.terminate()
-            echo.waitUntilExit()
+            try? echo.terminate()
+            _ = try? echo.waitUntilExit()
         }
         // "Echo server listening on 127.0.0.1:PORT (TLS)"
-        var banner = Data()
-        while !banner.contains(10) {
-            let more = out.fileHandleForReading.availableData
-            if more.isEmpty { break }
-            banner.append(more)
-        }
-        let words = String(decoding: banner, as: UTF8.self).split(separator: " ")
+        let banner = try echo.readLine() ?? ""
+        let words = banner.split(separator: " ")
         let port = try #require(words.compactMap { $0.split(separator: ":").last.flatMap { Int($0) } }.first)
         let reply = try green { () -> String? in
             let tls = try TLSStream.connect(host: "localhost", port: port,

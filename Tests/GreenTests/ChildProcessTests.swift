@@ -1,4 +1,5 @@
 import Foundation
+import GreenTestSupport
 import Testing
 
 /// Behaviour that ends a process, checked in a real child process.
@@ -20,24 +21,19 @@ import Testing
     #endif
 
     @Test func sigtermShutsDownCleanly() throws {
-        let p = Process()
-        p.executableURL = builtProduct("GreenTestChild")
-        p.arguments = ["sigterm"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
+        let p = try ChildProcess(builtProduct("GreenTestChild").path, ["sigterm"], stdout: .pipe)
         // Wait for "ready", then signal.
-        var buffer = Data()
+        var buffer: [UInt8] = []
         while !String(decoding: buffer, as: UTF8.self).contains("ready") {
-            let chunk = out.fileHandleForReading.availableData
+            let chunk = try p.read()
             if chunk.isEmpty { break }
-            buffer.append(chunk)
+            buffer += chunk
         }
         kill(p.processIdentifier, SIGTERM)
-        buffer.append(out.fileHandleForReading.readDataToEndOfFile())
-        p.waitUntilExit()
+        buffer += try p.readToEnd()
+        let status = try p.waitUntilExit()
         let text = String(decoding: buffer, as: UTF8.self)
-        #expect(p.terminationReason == .exit && p.terminationStatus == 0)
+        #expect(status == .exited(0))
         #expect(text.contains("got SIGTERM, shutting down"))
         #expect(text.contains("clean exit"))
     }
@@ -51,20 +47,9 @@ import Testing
             .appendingPathComponent("Fuzz/corpus")
         let files = try FileManager.default.contentsOfDirectory(atPath: corpus.path).sorted()
         #expect(!files.isEmpty)
-        let p = Process()
-        p.executableURL = builtProduct("GreenFuzz")
-        p.arguments = files.map { corpus.appendingPathComponent($0).path }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        var env = ProcessInfo.processInfo.environment
-        env["SWIFT_BACKTRACE"] = "enable=no"
-        p.environment = env
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        #expect(p.terminationReason == .exit && p.terminationStatus == 0, "\(String(decoding: e, as: UTF8.self))")
-        #expect(String(decoding: o, as: UTF8.self) == "replayed \(files.count) inputs\n")
+        let r = try ChildProcess.run(builtProduct("GreenFuzz").path, files.map { corpus.appendingPathComponent($0).path },
+                                     environment: ["SWIFT_BACKTRACE": "enable=no"], timeout: .seconds(600))
+        #expect(r.status == .exited(0), "\(r.stderrText)")
+        #expect(r.stdoutText == "replayed \(files.count) inputs\n")
     }
 }

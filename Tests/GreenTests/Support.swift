@@ -1,5 +1,6 @@
 import Foundation
 import Green
+import GreenTestSupport
 import Testing
 
 /// Runs green code on a thread of its own (Swift Testing calls tests on the
@@ -30,19 +31,9 @@ func builtProduct(_ name: String) -> URL {
 }
 
 /// Runs the test child program with `args`; returns its exit status, and what it wrote.
-func runChild(_ args: [String], timeout: TimeInterval = 60) throws -> (status: Int32, reason: Process.TerminationReason, stdout: String, stderr: String) {
-    let p = Process()
-    p.executableURL = builtProduct("GreenTestChild")
-    p.arguments = args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    var env = ProcessInfo.processInfo.environment
-    env["SWIFT_BACKTRACE"] = "enable=no"
-    p.environment = env
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, p.terminationReason, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+/// Throws `ChildProcessError.timedOut` (the child killed) past `timeout`.
+func runChild(_ args: [String], timeout: Duration = .seconds(300)) throws -> (status: Int32, reason: ChildProcess.TerminationReason, stdout: String, stderr: String) {
+    let r = try ChildProcess.run(builtProduct("GreenTestChild").path, args,
+                                 environment: ["SWIFT_BACKTRACE": "enable=no"], timeout: timeout)
+    return (r.status.code, r.status.reason, r.stdoutText, r.stderrText)
 }

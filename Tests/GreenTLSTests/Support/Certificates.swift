@@ -1,5 +1,6 @@
 import Foundation
 import GreenTLS
+import GreenTestSupport
 
 /// Certificates made once per test process with the `openssl` command, in a
 /// temporary folder: a CA, certificates it signs (good, expired, for the
@@ -79,30 +80,7 @@ struct ToolFailure: Error, CustomStringConvertible {
 /// Runs a command found on PATH to its end (blocking this OS thread): its
 /// status and what it wrote. Inside green code, call it through `ThreadPool`.
 func runTool(_ name: String, _ args: [String], stdin: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = [name] + args
-    let out = Pipe(), err = Pipe(), input = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = input
-    try p.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try input.fileHandleForWriting.close()
-    // Read stderr on another thread so neither pipe can fill up and stall the tool.
-    let errors = ErrorOutput()
-    Thread.detachNewThread {
-        errors.data = err.fileHandleForReading.readDataToEndOfFile()
-        errors.done.signal()
-    }
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    errors.done.wait()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: errors.data, as: UTF8.self))
-}
-
-/// A tool's stderr, written by the thread that reads it before it signals `done`.
-private final class ErrorOutput: @unchecked Sendable {
-    var data = Data()
-    let done = DispatchSemaphore(value: 0)
+    // Both outputs drained at once, so neither pipe can fill up and stall the tool.
+    let r = try ChildProcess.run("/usr/bin/env", [name] + args, input: Array((stdin ?? "").utf8), timeout: .seconds(600))
+    return (r.status.code, r.stdoutText, r.stderrText)
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Green
 import GreenTLS
+import GreenTestSupport
 
 /// Runs green code on a thread of its own (Swift Testing calls tests on the
 /// cooperative pool, which a hub must not hold).
@@ -69,41 +70,24 @@ func startTLSEchoServer(_ tls: TLSConfiguration, handshakeTimeout: Duration = .s
 
 /// A program running in the background (openssl s_server), its stdout read line by line.
 final class BackgroundTool {
-    let process = Process()
-    private let out = Pipe()
-    private let input = Pipe()
-    private var pending = Data()
+    let process: ChildProcess
 
     /// Starts `name` (found on PATH) with `args`. Never switches.
     init(_ name: String, _ args: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [name] + args
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = input
-        try process.run()
+        process = try ChildProcess("/usr/bin/env", [name] + args, stdin: .pipe, stdout: .pipe, stderr: .null)
     }
 
     /// The next line of its stdout, read on a pool thread while the greenlet waits; nil at its end.
     func readLine() throws -> String? {
-        let handle = out.fileHandleForReading
-        while true {
-            if let i = pending.firstIndex(of: 10) {
-                let line = String(decoding: pending[..<i], as: UTF8.self)
-                pending.removeSubrange(...i)
-                return line
-            }
-            let more = try ThreadPool.shared.run(timeout: .seconds(60)) { handle.availableData }
-            if more.isEmpty { return nil }
-            pending.append(more)
-        }
+        let p = process
+        return try ThreadPool.shared.run(timeout: .seconds(60)) { try p.readLine() }
     }
 
     /// Ends it (SIGTERM) and waits for it on a pool thread.
     func stop() throws {
-        if process.isRunning { process.terminate() }
+        try process.terminate()
         let p = process
-        try ThreadPool.shared.run(timeout: .seconds(60)) { p.waitUntilExit() }
+        _ = try ThreadPool.shared.run(timeout: .seconds(60)) { try p.waitUntilExit() }
     }
 }
 

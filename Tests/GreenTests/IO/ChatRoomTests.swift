@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Green
 import GreenChat
+import GreenTestSupport
 import Testing
 
 /// A telnet-like test client of the chat room.
@@ -303,23 +304,11 @@ func startRoom(_ configure: (inout ChatRoom.Configuration) -> Void = { _ in }) t
     }
 
     @Test func sigtermTellsEveryoneAndExitsZero() throws {
-        let p = Process()
-        p.executableURL = builtProduct("ChatRoom")
-        p.arguments = ["--host", "127.0.0.1", "--port", "0"]
-        let out = Pipe()
-        p.standardOutput = out
-        var env = ProcessInfo.processInfo.environment
-        env["SWIFT_BACKTRACE"] = "enable=no"
-        p.environment = env
-        try p.run()
+        let p = try ChildProcess(builtProduct("ChatRoom").path, ["--host", "127.0.0.1", "--port", "0"],
+                                 environment: ["SWIFT_BACKTRACE": "enable=no"], stdout: .pipe)
         // "To join, telnet 127.0.0.1 PORT"
-        var banner = Data()
-        while !banner.contains(10) {
-            let d = out.fileHandleForReading.availableData
-            if d.isEmpty { break }
-            banner.append(d)
-        }
-        let words = String(decoding: banner, as: UTF8.self).split(separator: " ")
+        let banner = try p.readLine() ?? ""
+        let words = banner.split(separator: " ")
         let port = Int(words.last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
         #expect(port > 0)
         let pid = p.processIdentifier
@@ -333,8 +322,8 @@ func startRoom(_ configure: (inout ChatRoom.Configuration) -> Void = { _ in }) t
             try a.expectEnd()
             a.close()
         }
-        p.waitUntilExit()
-        #expect(p.terminationReason == .exit)
-        #expect(p.terminationStatus == 0)
+        let status = try p.waitUntilExit()
+        #expect(status.reason == .exit)
+        #expect(status.code == 0)
     }
 }

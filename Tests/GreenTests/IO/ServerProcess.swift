@@ -1,55 +1,48 @@
 import Foundation
 import Glibc
 import Green
+import GreenTestSupport
 
 /// A sample server (Echo, ChatRoom) run as a child process, optionally under
 /// `ulimit -n`: what a limit on descriptors does is the whole process's
 /// business, so it never runs in the shared test process. Its port is read
 /// from the banner it prints first ("... 127.0.0.1:PORT" or "... PORT").
 final class ServerProcess {
-    let process = Process()
+    let process: ChildProcess
     let port: Int
-    private let errors = Pipe()
 
     /// Starts `product` with `arguments`; waits for its banner (blocks the calling thread).
     init(_ product: String, _ arguments: [String], openFileLimit: Int? = nil) throws {
         let path = builtProduct(product).path
+        let environment = ["SWIFT_BACKTRACE": "enable=no"]
         if let openFileLimit {
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "ulimit -n \(openFileLimit) && exec \"$0\" \"$@\"", path] + arguments
+            process = try ChildProcess("/bin/sh", ["-c", "ulimit -n \(openFileLimit) && exec \"$0\" \"$@\"", path] + arguments,
+                                       environment: environment, stdout: .pipe, stderr: .pipe)
         } else {
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = arguments
+            process = try ChildProcess(path, arguments, environment: environment, stdout: .pipe, stderr: .pipe)
         }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = errors
-        var env = ProcessInfo.processInfo.environment
-        env["SWIFT_BACKTRACE"] = "enable=no"
-        process.environment = env
-        try process.run()
-        var banner = Data()
-        while !banner.contains(10) {
-            let d = out.fileHandleForReading.availableData
-            if d.isEmpty { break }
-            banner.append(d)
-        }
-        let last = String(decoding: banner, as: UTF8.self)
+        let banner = try process.readLine() ?? ""
+        let last = banner
             .trimmingCharacters(in: .whitespacesAndNewlines)
             .split(separator: " ").last ?? ""
         port = Int(last.split(separator: ":").last ?? "") ?? 0
     }
 
     /// The descriptor its standard error can be read from (for `readUntil`).
-    var stderrFD: Int32 { errors.fileHandleForReading.fileDescriptor }
+    var stderrFD: Int32 { process.descriptor(of: .stderr) ?? -1 }
 
-    /// Sends SIGTERM, waits for the exit, and returns it with the rest of standard error.
+    /// Sends SIGTERM, waits for the exit, and returns it with the rest of standard error
+    /// (a failure to read or wait is returned as status -1 with the error in `stderr`).
     /// Blocks the calling thread.
-    func terminate() -> (status: Int32, reason: Process.TerminationReason, stderr: String) {
-        kill(process.processIdentifier, SIGTERM)
-        let rest = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, process.terminationReason, String(decoding: rest, as: UTF8.self))
+    func terminate() -> (status: Int32, reason: ChildProcess.TerminationReason, stderr: String) {
+        do {
+            try process.terminate()
+            let rest = try process.readToEnd(from: .stderr)
+            let status = try process.waitUntilExit()
+            return (status.code, status.reason, String(decoding: rest, as: UTF8.self))
+        } catch {
+            return (-1, .exit, "ServerProcess.terminate: \(error)")
+        }
     }
 }
 
