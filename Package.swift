@@ -243,4 +243,10 @@ package.targets += [
         dependencies: ["Green", "GreenAMQP"],
         path: "Benchmarks/AMQPPublish"
     ),
+    // scripts/bench-amqp.sh: the raw round trip under RemotePingPong (the broker's floor).
+    .executableTarget(
+        name: "green-amqp-roundtrip",
+        dependencies: ["Green", "GreenAMQP"],
+        path: "Benchmarks/AMQPRoundTrip"
+    ),
 ]
