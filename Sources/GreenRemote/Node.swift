@@ -57,15 +57,21 @@ public final class Node {
     static let logger = Logger(label: "green.remote")
 
     private var actors: [String: (AMQPDelivery, [CodingUserInfoKey: Any]) throws -> Void] = [:]
-    private var pendingAsks: [String: (node: String, actor: String, result: AsyncResult<AMQPDelivery>)] = [:]
-    private var proxies: [String: [String: RemoteProxy]] = [:]
+    var pendingAsks: [String: (node: String, actor: String, result: AsyncResult<AMQPDelivery>)] = [:]
+    var proxies: [String: [String: RemoteProxy]] = [:]
     private var lastSeen: [String: ContinuousClock.Instant] = [:]
-    private var downNodes: [String: String] = [:]
+    var downNodes: [String: String] = [:]
     private var helpers: [AnyGreenlet] = []
-    private var askCounter = 0
+    var askCounter = 0
+    /// Factories other nodes may start actors from (`spawnable`), by kind.
+    var factories: [String: (String) throws -> Void] = [:]
+    /// How to end actors started here for other nodes, by registered name.
+    var stoppers: [String: (ExitReason) -> Void] = [:]
+    /// Numbers the remote children this node starts elsewhere.
+    var childIncarnation = 0
     private var left = false
-    private lazy var box = NodeBox(self)
-    private let codec: RemoteCodec
+    lazy var box = NodeBox(self)
+    let codec: RemoteCodec
 
     private init(name: String, client: AMQPClient, encoding: RemoteEncoding, beat: Duration, downAfter: Duration) {
         self.name = name
@@ -132,11 +138,17 @@ public final class Node {
         }
         let hub = Hub.current
         actor.link { [weak self] dead in
-            let reason = "actor ended: \(ExitReason(of: dead))"
+            let exit = ExitReason(of: dead)
+            let reason = "actor ended: \(exit)"
+            let how = exit.isNormal ? "normal" : (exit.isExpected ? "shutdown" : "abnormal")
             _ = hub.runThreadsafe { [weak self] in
                 guard let self else { return }
                 self.actors[actorName] = nil
-                spawn { try? self.publish(presence: "ended", headers: ["actor": .string(actorName), "reason": .string(reason)]) }
+                self.stoppers[actorName] = nil
+                spawn {
+                    try? self.publish(presence: "ended", headers: ["actor": .string(actorName), "reason": .string(reason),
+                                                                   "exit": .string(how)])
+                }
             }
         }
     }
@@ -208,7 +220,7 @@ public final class Node {
     }
 
     /// Starts the silence clock of `node` if it has none (a node never heard from is down after `downAfter`).
-    private func watch(_ node: String) {
+    func watch(_ node: String) {
         if lastSeen[node] == nil { lastSeen[node] = .now }
     }
 
@@ -252,7 +264,10 @@ public final class Node {
         case "ended":
             let actor = d.properties.headers?["actor"]?.string ?? ""
             let reason = d.properties.headers?["reason"]?.string ?? "ended"
-            if let p = proxies[from]?.removeValue(forKey: actor) { p.end(RemoteDown(node: from, actor: actor, reason: reason)) }
+            let how = d.properties.headers?["exit"]?.string
+            if let p = proxies[from]?.removeValue(forKey: actor) { p.end(RemoteDown(node: from, actor: actor, reason: reason), how: how) }
+        case "spawn", "stop":
+            handleChildRequest(d, from: from)
         case "bye":
             if from != name { nodeDown(from, why: "node left") }
         default:
@@ -267,7 +282,7 @@ public final class Node {
         DeadLetters.post(to: actor, letter, why: reason)
     }
 
-    private func publish(presence type: String, headers: FieldTable) throws {
+    func publish(presence type: String, headers: FieldTable) throws {
         var h = headers
         h["from"] = .string(name)
         try client.publishUnconfirmed([], exchange: Self.presence, routingKey: "", properties: AMQPProperties(headers: h, type: type))
@@ -289,16 +304,43 @@ public final class Node {
 
 /// The local stand-in of a remote actor: parks until told the actor is down,
 /// then ends with `RemoteDown`.
+///
+/// A supervisor's remote child (`stopRemote` set) ends normally when the
+/// remote actor did, else with `RemoteDown`; and when the
+/// supervisor shuts it down or kills it, asks the remote node to do the
+/// same to the actor and, for a shutdown, waits for the actor's end notice.
 final class RemoteProxy: Greenlet<Void> {
     private let down = AsyncResult<RemoteDown>()
+    private var endedAs: String?
+    let stopRemote: ((ExitReason) -> Void)?
 
-    init(node: String, actor: String) {
+    init(node: String, actor: String, stopRemote: ((ExitReason) -> Void)? = nil) {
+        self.stopRemote = stopRemote
         super.init(name: "remote:\(node)/\(actor)")
     }
 
     override func run() throws {
-        throw try down.get()
+        guard let stopRemote else { throw try down.get() }
+        let why: RemoteDown
+        do {
+            why = try down.get()
+        } catch let e as ActorExit {
+            stopRemote(e.reason)
+            if case .killed = e.reason { throw e }
+            do { _ = try down.get() } catch let again as ActorExit {
+                stopRemote(.killed)
+                throw again
+            }
+            throw e
+        }
+        // Shut down there by someone else: not this supervisor's request, so
+        // not expected here (RemoteDown, restarted even when transient).
+        if endedAs == "normal" { return }
+        throw why
     }
 
-    func end(_ why: RemoteDown) { try? down.set(why) }
+    func end(_ why: RemoteDown, how: String? = nil) {
+        if !down.isReady { endedAs = how }
+        try? down.set(why)
+    }
 }
