@@ -215,7 +215,7 @@ package.targets += [
     ),
     .testTarget(
         name: "GreenAMQPTests",
-        dependencies: ["GreenAMQP", "Green", "GreenActors", "GreenRemote", "RemotePingPong"],
+        dependencies: ["GreenAMQP", "Green", "GreenActors", "GreenRemote", "RemotePingPong", "RemoteChatRoom"],
         path: "Tests/GreenAMQPTests"
     ),
 ]
@@ -237,6 +237,18 @@ package.targets += [
     ),
 ]
 package.targets += [
+    // The chat room spread over processes joined by a broker.
+    .target(
+        name: "GreenChatLink",
+        dependencies: ["Green", "GreenAMQP", "GreenChat", "GreenRemote", .product(name: "Logging", package: "swift-log")],
+        path: "Sources/GreenChatLink"
+    ),
+    .executableTarget(
+        name: "RemoteChatRoom",
+        dependencies: ["Green", "GreenChat", "GreenChatLink", "GreenRemote",
+                       .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Samples/RemoteChatRoom"
+    ),
     // scripts/bench-amqp.sh: publish throughput with confirms, beside pika's.
     .executableTarget(
         name: "green-amqp-publish",
