@@ -32,8 +32,17 @@ import Logging
 ///
 /// Order: one node's sends to one actor arrive in order (one channel to the
 /// broker, one queue, one dispatcher). Delivery is at most once, as Erlang's
-/// `!`: what is on the way when a node goes is lost. Use `RemoteQueue` for
-/// at least once.
+/// `!`: what is on the way when a node goes is lost, and nothing is ever
+/// delivered twice (the inbox is consumed without acks, and a node that
+/// reconnects gets a new, empty inbox: messages are never redelivered). Use
+/// `RemoteQueue` for at least once (which may deliver twice after a
+/// reconnect: see `AMQPClient`).
+///
+/// Sends and asks are published `mandatory`: one to a node that has no
+/// inbox on the broker (never joined, left, connection gone) comes back,
+/// becomes a dead letter here with the reason, and marks that node down at
+/// once (an ask to it fails with `RemoteError.down` without waiting for its
+/// timeout or for `downAfter`).
 ///
 /// Thread-safety: hub-local. Join, send, ask and register on one hub; local
 /// actors it delivers to may run on any hub (their `send` crosses hubs).
@@ -95,6 +104,7 @@ public final class Node {
         config.connectionName = "green node \(name)"
         let client = try AMQPClient.connect(config, backoff: Backoff(initial: .milliseconds(50), maximum: .seconds(2)))
         let node = Node(name: name, client: client, encoding: encoding, beat: beat, downAfter: downAfter)
+        client.onReturn = { [weak node] in node?.returned($0) }
         do {
             try node.start()
         } catch {
@@ -167,7 +177,8 @@ public final class Node {
         var p = AMQPProperties(contentType: encoding.contentType,
                                headers: ["to": .string(actor), "from": .string(name)], type: "send")
         p.appId = name
-        try client.publishUnconfirmed(try codec.encode(message), exchange: Self.exchange, routingKey: node, properties: p)
+        try client.publishUnconfirmed(try codec.encode(message), exchange: Self.exchange, routingKey: node, properties: p,
+                                      mandatory: true)
     }
 
     func ask<Message: Codable, Reply: Codable>(actor: String, on node: String, timeout: Duration,
@@ -182,7 +193,8 @@ public final class Node {
         let message = make(RemoteReply(node: name, correlationId: id))
         let p = AMQPProperties(contentType: encoding.contentType, headers: ["to": .string(actor), "from": .string(name)],
                                correlationId: id, replyTo: name, type: "ask")
-        try client.publishUnconfirmed(try codec.encode(message), exchange: Self.exchange, routingKey: node, properties: p)
+        try client.publishUnconfirmed(try codec.encode(message), exchange: Self.exchange, routingKey: node, properties: p,
+                                      mandatory: true)
         let delivery: AMQPDelivery
         do {
             delivery = try result.get(timeout: timeout)
@@ -273,6 +285,18 @@ public final class Node {
         default:
             deadLetter(to: "?", from: from, "unknown message type \(d.properties.type ?? "nil")", d.body)
         }
+    }
+
+    /// A send or ask the broker could not route: no inbox is bound for its
+    /// node, so the node is not there (never joined, left, or its connection
+    /// is gone). The message is a dead letter here; the node counts as down
+    /// at once (its proxies end, asks to it fail) until it is heard again.
+    func returned(_ r: AMQPReturnedMessage) {
+        let node = r.routingKey
+        let actor = r.message.properties.headers?["to"]?.string ?? "?"
+        let why = "node '\(node)' is not reachable (the broker returned the message: \(r.replyCode) \(r.replyText))"
+        deadLetter(to: actor, from: name, why, r.message.body)
+        if downNodes[node] == nil { nodeDown(node, why: why) }
     }
 
     private func deadLetter(to actor: String, from: String, _ reason: String, _ body: [UInt8]) {

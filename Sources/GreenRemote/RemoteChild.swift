@@ -124,7 +124,7 @@ extension Node {
         watch(target)
         let p = AMQPProperties(headers: ["from": .string(name), "kind": .string(kind), "actor": .string(actor)],
                                correlationId: id, replyTo: name, type: "spawn")
-        try client.publishUnconfirmed([], exchange: Self.exchange, routingKey: target, properties: p)
+        try client.publishUnconfirmed([], exchange: Self.exchange, routingKey: target, properties: p, mandatory: true)
         let reply: AMQPDelivery
         do {
             reply = try result.get(timeout: timeout)

@@ -83,8 +83,35 @@ extension BrokerTests {
                     _ = try ref.ask(timeout: .seconds(60)) { .total($0) } as [Int]
                     Issue.record("an ask to a node that does not exist was answered")
                 } catch RemoteError.down(let d) {
-                    #expect(d.reason.contains("vanished"))
+                    // Sends are mandatory: the broker returns it at once.
+                    #expect(d.reason.contains("not reachable"))
                 }
+                // The ask is a dead letter here, with the reason.
+                #expect(a.deadLetters.contains { $0.reason.contains("NO_ROUTE") && $0.actor == "recorder" })
+            }
+        }
+
+        /// A send to a node that is not there (never joined, left, killed)
+        /// comes back: a dead letter with the reason, and watchers of that
+        /// node's actors hear it is down at once.
+        @Test func aSendToANodeThatIsNotThereIsReported() throws {
+            try withBroker {
+                let a = try Node.join(name: uniqueName("a"), broker: Broker.url, downAfter: .seconds(600))
+                defer { try? a.leave() }
+                let ref = a.ref("recorder", on: uniqueName("ghost"), as: CounterMessage.self)
+                let watcher = Watcher()
+                try watcher.start()
+                _ = watcher.monitor(ref.proxy())
+                try ref.send(.add(1, from: a.name))
+                // downAfter is 600 s: only the returned send can end the proxy within the guard.
+                let down = try watcher.downs.get(timeout: .seconds(300))
+                guard case .error(let e) = down.reason, let d = e as? RemoteDown else {
+                    Issue.record("unexpected reason \(down.reason)"); return
+                }
+                #expect(d.reason.contains("not reachable"))
+                #expect(a.deadLetters.first?.reason.contains("NO_ROUTE") == true)
+                #expect(a.deadLetters.first?.actor == "recorder")
+                watcher.stop()
             }
         }
 
