@@ -115,6 +115,46 @@ extension BrokerTests {
             }
         }
 
+        /// At most once, never twice: the receiving node loses its connection
+        /// mid-stream and reconnects; what reaches the actor is in order and
+        /// without a duplicate (what was on the way may be lost).
+        @Test func aReconnectingNodeNeverDeliversTwice() throws {
+            try withBroker {
+                let a = try Node.join(name: uniqueName("a"), broker: Broker.url)
+                let b = try Node.join(name: uniqueName("b"), broker: Broker.url)
+                defer { try? a.leave(); try? b.leave() }
+                let recorder = Recorder()
+                try recorder.start()
+                try b.register(recorder, as: "recorder")
+                let ref = a.ref("recorder", on: b.name, as: CounterMessage.self)
+                func total() throws -> [Int] {
+                    // While b is away its inbox is gone: retry until it is back.
+                    for _ in 0..<300 {
+                        if let t = try? ref.ask(timeout: .seconds(2), { .total($0) }) as [Int] { return t }
+                        try sleep(.milliseconds(100))
+                    }
+                    throw RemoteError.askTimedOut(node: b.name, actor: "recorder", timeout: .seconds(60))
+                }
+                for i in 0..<500 { try ref.send(.add(i, from: a.name)) }
+                #expect(try total() == Array(0..<500))
+                // b's connection drops; a goes on sending while b reconnects.
+                b.client.connection?.abort()
+                for i in 500..<1500 {
+                    try ref.send(.add(i, from: a.name))
+                    if i % 50 == 0 { try sleep(.milliseconds(5)) }
+                }
+                _ = try total()
+                for i in 1500..<2000 { try ref.send(.add(i, from: a.name)) }
+                let total: [Int]? = try total()
+                let seen = try #require(total)
+                #expect(b.client.reconnectCount >= 1)
+                #expect(seen.starts(with: Array(0..<500)))
+                #expect(seen.suffix(500) == Array(1500..<2000)[...])
+                #expect(zip(seen, seen.dropFirst()).allSatisfy { $0 < $1 }, "a duplicate or a reordering")
+                try recorder.shutdown()
+            }
+        }
+
         /// An actor that ends on its node: its watchers elsewhere get `.down` at once.
         @Test func aRemoteActorThatEndsIsDown() throws {
             try withBroker {
