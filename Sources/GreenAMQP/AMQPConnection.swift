@@ -203,9 +203,9 @@ public final class AMQPConnection {
                 if case .protocolViolation(let why) = reason {
                     // Tell the broker why, if the socket still takes it (best effort, no wait).
                     let code: UInt16 = if case .unexpectedContent = why { 505 } else { 501 }
-                    var w = WireWriter()
-                    Frame.method(channel: 0, .connectionClose(code: code, text: "\(why)", classId: 0, methodId: 0)).encode(into: &w)
-                    try? socket.sendAll(outbox + w.bytes, timeout: .seconds(1))
+                    // Behind what is queued (frames are never split); the writer runs in the yield.
+                    try? write(frame: .method(channel: 0, .connectionClose(code: code, text: "\(why)", classId: 0, methodId: 0)))
+                    try? yieldGreenlet()
                 }
                 end(reason)
                 return

@@ -315,12 +315,17 @@ public final class Node {
     // MARK: Leaving
 
     /// Leaves: tells the other nodes (their watchers see this node down at
-    /// once), stops the helpers, closes the connection.
+    /// once), shuts down the actors it started for remote supervisors, stops
+    /// the helpers, closes the connection.
     /// - Note: switches. On the node's hub.
     public func leave() throws {
         if left { return }
         left = true
         try? publish(presence: "bye", headers: [:])
+        // Actors started here for remote supervisors go with the node (their
+        // supervisors see it leave and start them elsewhere).
+        for stop in stoppers.values { stop(.shutdown) }
+        stoppers = [:]
         for g in helpers where g !== AnyGreenlet.current { try? g.kill(block: false) }
         try client.close()
     }

@@ -72,7 +72,13 @@ extension BrokerTests {
                 let w1 = try Node.join(name: uniqueName("w1"), broker: Broker.url)
                 let w2 = try Node.join(name: uniqueName("w2"), broker: Broker.url)
                 defer { try? boss.leave(); try? w1.leave(); try? w2.leave() }
-                for w in [w1, w2] { w.spawnable("recorder") { Recorder() } }
+                let onW1 = Made()
+                w1.spawnable("recorder") { () -> Recorder in
+                    let r = Recorder()
+                    onW1.recorders.append(r)
+                    return r
+                }
+                w2.spawnable("recorder") { Recorder() }
                 let sup = Supervisor(maxRestarts: 5, within: .seconds(60),
                                      children: [boss.remoteChild(id: "rec", kind: "recorder", on: [w1.name, w2.name])])
                 try sup.start()
@@ -81,6 +87,9 @@ extension BrokerTests {
                 try w1.leave()
                 let second = try newChild(of: sup, "rec", other: first)
                 #expect(boss.remoteChildAddress(of: second)?.node == w2.name)
+                // The node that left shut down what it ran for the supervisor.
+                for _ in 0..<600 where !onW1.recorders[0].isDead { try sleep(.milliseconds(100)) }
+                #expect(onW1.recorders[0].isDead)
                 #expect(try total(boss, second) == [])
                 try sup.shutdown()
             }
