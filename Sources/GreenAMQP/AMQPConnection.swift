@@ -197,6 +197,9 @@ public final class AMQPConnection {
                 let frame = try frames.next()
                 lastReceived = .now
                 try dispatch(frame)
+                // All that was read is handed out: let its takers run (and the
+                // writer send their answers) before the next read parks here.
+                if frames.reader.bufferedCount == 0 { try yieldGreenlet() }
             } catch {
                 if closeReason != nil { return }
                 let reason = Self.connectionError(from: error) ?? .connectionLost
