@@ -330,7 +330,8 @@ public final class AMQPConnection {
         if let closeReason { throw closeReason }
     }
 
-    /// Bytes waiting for the writer.
+    /// Bytes appended and not yet taken by the writer greenlet (at most
+    /// `outgoingBufferLimit` plus one publish). Does not switch; same hub only.
     public var unsentByteCount: Int { outbox.count }
 
     func write(frame: Frame) throws {

@@ -74,7 +74,9 @@ extension Node {
     }
 
     /// The node and registered name of the remote child `proxy` stands for
-    /// (a greenlet from `Supervisor.children`), to reach it with `ref(_:on:)`.
+    /// (a greenlet from `Supervisor.child(_:)`), to reach it with `ref(_:on:)`;
+    /// nil for any other greenlet.
+    /// - Note: does not switch. Any hub (it reads the proxy's name).
     public func remoteChildAddress(of proxy: AnyGreenlet) -> (node: String, actor: String)? {
         guard proxy is RemoteProxy, proxy.name.hasPrefix("remote:") else { return nil }
         let rest = proxy.name.dropFirst("remote:".count)
