@@ -224,7 +224,7 @@ package.targets += [
     ),
     .testTarget(
         name: "GreenAMQPTests",
-        dependencies: ["GreenAMQP", "Green", "GreenActors", "GreenRemote", "RemotePingPong", "GreenTestSupport"],
+        dependencies: ["GreenAMQP", "Green", "GreenActors", "GreenRemote", "RemotePingPong", "RemoteChatRoom", "GreenTestSupport"],
         path: "Tests/GreenAMQPTests"
     ),
 ]
@@ -246,10 +246,28 @@ package.targets += [
     ),
 ]
 package.targets += [
+    // The chat room spread over processes joined by a broker.
+    .target(
+        name: "GreenChatLink",
+        dependencies: ["Green", "GreenAMQP", "GreenChat", "GreenRemote", .product(name: "Logging", package: "swift-log")],
+        path: "Sources/GreenChatLink"
+    ),
+    .executableTarget(
+        name: "RemoteChatRoom",
+        dependencies: ["Green", "GreenChat", "GreenChatLink", "GreenRemote",
+                       .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Samples/RemoteChatRoom"
+    ),
     // scripts/bench-amqp.sh: publish throughput with confirms, beside pika's.
     .executableTarget(
         name: "green-amqp-publish",
         dependencies: ["Green", "GreenAMQP"],
         path: "Benchmarks/AMQPPublish"
+    ),
+    // scripts/bench-amqp.sh: the raw round trip under RemotePingPong (the broker's floor).
+    .executableTarget(
+        name: "green-amqp-roundtrip",
+        dependencies: ["Green", "GreenAMQP"],
+        path: "Benchmarks/AMQPRoundTrip"
     ),
 ]

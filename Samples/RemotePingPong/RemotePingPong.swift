@@ -12,9 +12,16 @@ import Green
 import GreenActors
 import GreenRemote
 
-enum Ball: Codable {
-    case ping(Int, replyTo: String)
-    case pong(Int)
+/// A ball: a ping carries the node to answer (`replyTo`), a pong does not.
+/// A flat struct, the same shape as pika_pingpong.py's `[n, reply_to]` and
+/// `n` (Foundation decodes an enum with payloads through nested containers
+/// and a scan of all keys: about three times the work).
+struct Ball: Codable {
+    var n: Int
+    var replyTo: String?
+
+    static func ping(_ n: Int, replyTo: String) -> Ball { Ball(n: n, replyTo: replyTo) }
+    static func pong(_ n: Int) -> Ball { Ball(n: n, replyTo: nil) }
 }
 
 /// Answers each ping to the node it came from.
@@ -22,8 +29,8 @@ final class Ponger: GreenActor<Ball> {
     let node: Node
     init(node: Node) { self.node = node; super.init(name: "ponger") }
     override func receive(_ ball: Ball) throws {
-        guard case .ping(let n, let from) = ball else { return }
-        try node.ref("pinger", on: from, as: Ball.self).send(.pong(n))
+        guard let from = ball.replyTo else { return }
+        try node.ref("pinger", on: from, as: Ball.self).send(.pong(ball.n))
     }
 }
 
@@ -56,7 +63,7 @@ final class Pinger: GreenActor<Ball> {
     }
 
     override func receive(_ ball: Ball) throws {
-        guard case .pong = ball else { return }
+        guard ball.replyTo == nil else { return }
         received += 1
         if received == count { return stop() }
         if sent < count { try serve() }

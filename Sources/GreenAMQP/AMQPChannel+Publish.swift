@@ -19,11 +19,19 @@ extension AMQPChannel {
     ///   - mandatory: an unroutable message comes back (`onReturn`, and the
     ///     confirmation fails with `.returned`) instead of vanishing.
     /// - Throws: `AMQPChannelError` when the channel or connection has ended; injected errors.
-    /// - Note: may switch (when the socket is full, e.g. while the broker
+    /// - Note: may switch: waits while the connection's outgoing buffer holds
+    ///   `outgoingBufferLimit` bytes (the socket is full, e.g. while the broker
     ///   blocks publishing). Same hub only.
     @discardableResult
     public func publish(_ body: [UInt8], exchange: String = "", routingKey: String,
                         properties: AMQPProperties = AMQPProperties(), mandatory: Bool = false) throws -> AMQPConfirmation? {
+        if let closeReason { throw closeReason }
+        do {
+            try connection.waitForOutboxRoom()
+        } catch let e as AMQPConnectionError {
+            throw AMQPChannelError.connectionClosed(e)
+        }
+        // It may have ended while this waited.
         if let closeReason { throw closeReason }
         var w = WireWriter(capacity: body.count + 128)
         Frame.method(channel: id, .basicPublish(exchange: exchange, routingKey: routingKey, mandatory: mandatory, immediate: false))

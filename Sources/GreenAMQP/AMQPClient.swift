@@ -49,6 +49,10 @@ public final class AMQPClient {
     public var onReconnect: (() -> Void)?
     /// Called on this hub when a connection ends, with the publishes it left unconfirmed (must not block).
     public var onDisconnect: ((AMQPConnectionError, [AMQPConfirmation]) -> Void)?
+    /// Called on this hub for each `mandatory` message published with
+    /// `publishUnconfirmed` that the broker returned as unroutable (no queue
+    /// bound for its routing key). Must not block.
+    public var onReturn: ((AMQPReturnedMessage) -> Void)?
 
     private var topology = Topology()
     private var control: AMQPChannel?
@@ -252,14 +256,21 @@ public final class AMQPClient {
     /// Messages published this way keep their order among themselves.
     /// - Throws: as `publishAsync`.
     /// - Note: may switch. Same hub only.
+    /// - Parameter mandatory: an unroutable message comes back to `onReturn`
+    ///   instead of vanishing.
     public func publishUnconfirmed(_ body: [UInt8], exchange: String = "", routingKey: String,
-                                   properties: AMQPProperties = AMQPProperties()) throws {
+                                   properties: AMQPProperties = AMQPProperties(), mandatory: Bool = false) throws {
         let deadline = ContinuousClock.now + operationTimeout
         while true {
             let c = try live()
-            if fireAndForget == nil || fireAndForget!.closeReason != nil { fireAndForget = try c.openChannel() }
+            if fireAndForget == nil || fireAndForget!.closeReason != nil {
+                let channel = try c.openChannel()
+                channel.onReturn = { [weak self] in self?.onReturn?($0) }
+                fireAndForget = channel
+            }
             do {
-                try fireAndForget!.publish(body, exchange: exchange, routingKey: routingKey, properties: properties)
+                try fireAndForget!.publish(body, exchange: exchange, routingKey: routingKey, properties: properties,
+                                           mandatory: mandatory)
                 return
             } catch AMQPChannelError.connectionClosed(let reason) {
                 if ContinuousClock.now >= deadline { throw reason }

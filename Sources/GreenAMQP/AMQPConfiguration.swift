@@ -17,6 +17,11 @@ public struct AMQPConfiguration: Equatable, Sendable {
     public var channelMax: UInt16 = 2047
     /// Shown in RabbitMQ's management UI and `rabbitmqctl list_connections`.
     public var connectionName: String?
+    /// The most bytes a connection holds unsent before `publish` waits for
+    /// the socket to drain (a publisher without confirms cannot outrun the
+    /// broker or a slow network without bound). Control frames (acks,
+    /// heartbeats, close) are never held back by it.
+    public var outgoingBufferLimit: Int = 1 << 20
 
     /// The defaults: guest on 127.0.0.1:5672, virtual host "/".
     public init() {}

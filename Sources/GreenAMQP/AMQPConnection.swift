@@ -21,10 +21,14 @@ import Logging
 /// `AMQPPublishError.unconfirmed`, and consumers' delivery queues close.
 /// `AMQPClient` reconnects; this type does not.
 ///
-/// Writes: frames are appended to one outgoing buffer; the greenlet that finds
-/// no write in progress sends it, and keeps sending what others appended
-/// meanwhile, so a burst of publishes from many greenlets goes out in few
-/// `send` calls and frames of one publish are never split by another's.
+/// Writes: frames are appended to one outgoing buffer that a third greenlet,
+/// the writer, sends once the greenlets made ready before it have run. So
+/// everything a hub produces in one pass (ten replies to ten deliveries read
+/// in one `recv`, a burst of publishes from many greenlets) leaves in one
+/// `send`, and the frames of one publish are never split by another's. The
+/// buffer is bounded (`AMQPConfiguration.outgoingBufferLimit`): a publish
+/// that finds it full waits until the writer has taken it (so about twice
+/// the limit is held at most).
 ///
 /// Thread-safety: hub-local. Make it, use it and close it on one hub; a
 /// call from another hub or thread is a programming error.
@@ -50,7 +54,10 @@ public final class AMQPConnection {
     let socket: Socket
     private let frames: FrameReader
     private var outbox: [UInt8] = []
-    private var writing = false
+    private var flushScheduled = false
+    private let flushNeeded = Event()
+    private let outboxHasRoom = Event(isSet: true)
+    private var writerGreenlet: Greenlet<Void>?
     private var channels: [UInt16: AMQPChannel] = [:]
     private var lastChannelId: UInt16 = 0
     private let ended = Event()
@@ -176,6 +183,7 @@ public final class AMQPConnection {
     private func startServing() {
         lastReceived = .now
         readerGreenlet = spawn(name: "amqp-reader") { [self] in readLoop() }
+        writerGreenlet = spawn(name: "amqp-writer") { [self] in writeLoop() }
         if heartbeat > .zero {
             heartbeatGreenlet = spawn(name: "amqp-heartbeat") { [self] in try heartbeatLoop() }
         }
@@ -189,13 +197,18 @@ public final class AMQPConnection {
                 let frame = try frames.next()
                 lastReceived = .now
                 try dispatch(frame)
+                // All that was read is handed out: let its takers run (and the
+                // writer send their answers) before the next read parks here.
+                if frames.reader.bufferedCount == 0 { try yieldGreenlet() }
             } catch {
                 if closeReason != nil { return }
                 let reason = Self.connectionError(from: error) ?? .connectionLost
                 if case .protocolViolation(let why) = reason {
                     // Tell the broker why, if the socket still takes it (best effort, no wait).
                     let code: UInt16 = if case .unexpectedContent = why { 505 } else { 501 }
+                    // Behind what is queued (frames are never split); the writer runs in the yield.
                     try? write(frame: .method(channel: 0, .connectionClose(code: code, text: "\(why)", classId: 0, methodId: 0)))
+                    try? yieldGreenlet()
                 }
                 end(reason)
                 return
@@ -256,29 +269,70 @@ public final class AMQPConnection {
 
     // MARK: Writing
 
-    /// Appends `bytes` to the outgoing buffer and sends it unless another
-    /// greenlet is sending already (that one sends these bytes too).
-    /// - Throws: the connection's `closeReason`; a socket failure ends the connection and throws.
-    /// - Note: may switch (when this greenlet sends and the socket is full).
+    /// Appends `bytes` to the outgoing buffer for the writer greenlet to send
+    /// (before it runs, during the handshake: sends them at once).
+    /// - Throws: the connection's `closeReason`.
+    /// - Note: never switches once the connection serves (switches during the handshake).
     func write(_ bytes: [UInt8]) throws {
         if let closeReason { throw closeReason }
-        outbox.append(contentsOf: bytes)
-        if writing { return }
-        writing = true
-        defer { writing = false }
-        while !outbox.isEmpty {
-            let chunk = outbox
-            outbox.removeAll(keepingCapacity: true)
+        guard writerGreenlet != nil else {
             do {
-                try socket.sendAll(chunk)
+                try socket.sendAll(bytes)
             } catch {
                 let reason = Self.connectionError(from: error)
                 if let reason { end(reason) }
                 throw reason ?? error
             }
             lastSent = .now
+            return
+        }
+        outbox.append(contentsOf: bytes)
+        if !flushScheduled {
+            flushScheduled = true
+            flushNeeded.set()
         }
     }
+
+    /// The writer greenlet: sends what was appended, whole, until the connection ends.
+    private func writeLoop() {
+        var chunk: [UInt8] = []
+        while closeReason == nil {
+            do {
+                _ = try flushNeeded.wait()
+                flushNeeded.clear()
+                flushScheduled = false
+                while !outbox.isEmpty {
+                    swap(&chunk, &outbox)
+                    // Publishers may refill the buffer while this chunk goes out:
+                    // at most about twice the limit is held.
+                    outboxHasRoom.set()
+                    try socket.sendAll(chunk)
+                    chunk.removeAll(keepingCapacity: true)
+                    lastSent = .now
+                }
+            } catch {
+                if closeReason == nil { end(Self.connectionError(from: error) ?? .connectionLost) }
+                return
+            }
+        }
+    }
+
+    /// Waits while the outgoing buffer holds `outgoingBufferLimit` bytes or
+    /// more (publishes call it first; control frames never wait).
+    /// - Throws: the connection's `closeReason` (also when it ends meanwhile); injected errors.
+    /// - Note: switches when the buffer is full.
+    func waitForOutboxRoom() throws {
+        while outbox.count >= configuration.outgoingBufferLimit {
+            if let closeReason { throw closeReason }
+            outboxHasRoom.clear()
+            _ = try outboxHasRoom.wait()
+        }
+        if let closeReason { throw closeReason }
+    }
+
+    /// Bytes appended and not yet taken by the writer greenlet (at most
+    /// `outgoingBufferLimit` plus one publish). Does not switch; same hub only.
+    public var unsentByteCount: Int { outbox.count }
 
     func write(frame: Frame) throws {
         var w = WireWriter()
@@ -366,8 +420,9 @@ public final class AMQPConnection {
         channels = [:]
         for channel in open { channel.connectionEnded(reason) }
         unblocked.set()
+        outboxHasRoom.set()
         ended.set()
-        for g in [readerGreenlet, heartbeatGreenlet] {
+        for g in [readerGreenlet, heartbeatGreenlet, writerGreenlet] {
             if let g, g !== AnyGreenlet.current, !g.isDead { try? g.kill(block: false) }
         }
         let handlers = endHandlers

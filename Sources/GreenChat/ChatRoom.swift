@@ -89,6 +89,8 @@ public final class ChatRoom {
     private var closing = false
     /// Messages broadcast so far (lines and notices).
     public private(set) var broadcastCount = 0
+    /// Sees every message broadcast by this room's own users (see `ChatRoom+Link.swift`).
+    var linkHook: (([UInt8]) -> Void)?
 
     /// A room on `host` ("" for every IPv4 interface, "::" for every
     /// interface) and `port` (0: any free port, read back from `port`).
@@ -295,7 +297,8 @@ public final class ChatRoom {
     private func broadcast(_ text: String) { broadcast(Array((text + "\n").utf8)) }
 
     /// Queues `message` for every user; evicts those too far behind. Never switches.
-    private func broadcast(_ message: [UInt8]) {
+    func broadcast(_ message: [UInt8], fromElsewhere: Bool = false) {
+        if !fromElsewhere { linkHook?(message) }
         broadcastCount += 1
         var behind: [ChatUser] = []
         for user in users.values where !user.outbox.offer(message) {

@@ -32,8 +32,17 @@ import Logging
 ///
 /// Order: one node's sends to one actor arrive in order (one channel to the
 /// broker, one queue, one dispatcher). Delivery is at most once, as Erlang's
-/// `!`: what is on the way when a node goes is lost. Use `RemoteQueue` for
-/// at least once.
+/// `!`: what is on the way when a node goes is lost, and nothing is ever
+/// delivered twice (the inbox is consumed without acks, and a node that
+/// reconnects gets a new, empty inbox: messages are never redelivered). Use
+/// `RemoteQueue` for at least once (which may deliver twice after a
+/// reconnect: see `AMQPClient`).
+///
+/// Sends and asks are published `mandatory`: one to a node that has no
+/// inbox on the broker (never joined, left, connection gone) comes back,
+/// becomes a dead letter here with the reason, and marks that node down at
+/// once (an ask to it fails with `RemoteError.down` without waiting for its
+/// timeout or for `downAfter`).
 ///
 /// Thread-safety: hub-local. Join, send, ask and register on one hub; local
 /// actors it delivers to may run on any hub (their `send` crosses hubs).
@@ -57,15 +66,21 @@ public final class Node {
     static let logger = Logger(label: "green.remote")
 
     private var actors: [String: (AMQPDelivery, [CodingUserInfoKey: Any]) throws -> Void] = [:]
-    private var pendingAsks: [String: (node: String, actor: String, result: AsyncResult<AMQPDelivery>)] = [:]
-    private var proxies: [String: [String: RemoteProxy]] = [:]
+    var pendingAsks: [String: (node: String, actor: String, result: AsyncResult<AMQPDelivery>)] = [:]
+    var proxies: [String: [String: RemoteProxy]] = [:]
     private var lastSeen: [String: ContinuousClock.Instant] = [:]
-    private var downNodes: [String: String] = [:]
+    var downNodes: [String: String] = [:]
     private var helpers: [AnyGreenlet] = []
-    private var askCounter = 0
+    var askCounter = 0
+    /// Factories other nodes may start actors from (`spawnable`), by kind.
+    var factories: [String: (String) throws -> Void] = [:]
+    /// How to end actors started here for other nodes, by registered name.
+    var stoppers: [String: (ExitReason) -> Void] = [:]
+    /// Numbers the remote children this node starts elsewhere.
+    var childIncarnation = 0
     private var left = false
-    private lazy var box = NodeBox(self)
-    private let codec: RemoteCodec
+    lazy var box = NodeBox(self)
+    let codec: RemoteCodec
 
     private init(name: String, client: AMQPClient, encoding: RemoteEncoding, beat: Duration, downAfter: Duration) {
         self.name = name
@@ -89,6 +104,7 @@ public final class Node {
         config.connectionName = "green node \(name)"
         let client = try AMQPClient.connect(config, backoff: Backoff(initial: .milliseconds(50), maximum: .seconds(2)))
         let node = Node(name: name, client: client, encoding: encoding, beat: beat, downAfter: downAfter)
+        client.onReturn = { [weak node] in node?.returned($0) }
         do {
             try node.start()
         } catch {
@@ -132,11 +148,17 @@ public final class Node {
         }
         let hub = Hub.current
         actor.link { [weak self] dead in
-            let reason = "actor ended: \(ExitReason(of: dead))"
+            let exit = ExitReason(of: dead)
+            let reason = "actor ended: \(exit)"
+            let how = exit.isNormal ? "normal" : (exit.isExpected ? "shutdown" : "abnormal")
             _ = hub.runThreadsafe { [weak self] in
                 guard let self else { return }
                 self.actors[actorName] = nil
-                spawn { try? self.publish(presence: "ended", headers: ["actor": .string(actorName), "reason": .string(reason)]) }
+                self.stoppers[actorName] = nil
+                spawn {
+                    try? self.publish(presence: "ended", headers: ["actor": .string(actorName), "reason": .string(reason),
+                                                                   "exit": .string(how)])
+                }
             }
         }
     }
@@ -155,7 +177,8 @@ public final class Node {
         var p = AMQPProperties(contentType: encoding.contentType,
                                headers: ["to": .string(actor), "from": .string(name)], type: "send")
         p.appId = name
-        try client.publishUnconfirmed(try codec.encode(message), exchange: Self.exchange, routingKey: node, properties: p)
+        try client.publishUnconfirmed(try codec.encode(message), exchange: Self.exchange, routingKey: node, properties: p,
+                                      mandatory: true)
     }
 
     func ask<Message: Codable, Reply: Codable>(actor: String, on node: String, timeout: Duration,
@@ -170,7 +193,8 @@ public final class Node {
         let message = make(RemoteReply(node: name, correlationId: id))
         let p = AMQPProperties(contentType: encoding.contentType, headers: ["to": .string(actor), "from": .string(name)],
                                correlationId: id, replyTo: name, type: "ask")
-        try client.publishUnconfirmed(try codec.encode(message), exchange: Self.exchange, routingKey: node, properties: p)
+        try client.publishUnconfirmed(try codec.encode(message), exchange: Self.exchange, routingKey: node, properties: p,
+                                      mandatory: true)
         let delivery: AMQPDelivery
         do {
             delivery = try result.get(timeout: timeout)
@@ -208,7 +232,7 @@ public final class Node {
     }
 
     /// Starts the silence clock of `node` if it has none (a node never heard from is down after `downAfter`).
-    private func watch(_ node: String) {
+    func watch(_ node: String) {
         if lastSeen[node] == nil { lastSeen[node] = .now }
     }
 
@@ -252,12 +276,27 @@ public final class Node {
         case "ended":
             let actor = d.properties.headers?["actor"]?.string ?? ""
             let reason = d.properties.headers?["reason"]?.string ?? "ended"
-            if let p = proxies[from]?.removeValue(forKey: actor) { p.end(RemoteDown(node: from, actor: actor, reason: reason)) }
+            let how = d.properties.headers?["exit"]?.string
+            if let p = proxies[from]?.removeValue(forKey: actor) { p.end(RemoteDown(node: from, actor: actor, reason: reason), how: how) }
+        case "spawn", "stop":
+            handleChildRequest(d, from: from)
         case "bye":
             if from != name { nodeDown(from, why: "node left") }
         default:
             deadLetter(to: "?", from: from, "unknown message type \(d.properties.type ?? "nil")", d.body)
         }
+    }
+
+    /// A send or ask the broker could not route: no inbox is bound for its
+    /// node, so the node is not there (never joined, left, or its connection
+    /// is gone). The message is a dead letter here; the node counts as down
+    /// at once (its proxies end, asks to it fail) until it is heard again.
+    func returned(_ r: AMQPReturnedMessage) {
+        let node = r.routingKey
+        let actor = r.message.properties.headers?["to"]?.string ?? "?"
+        let why = "node '\(node)' is not reachable (the broker returned the message: \(r.replyCode) \(r.replyText))"
+        deadLetter(to: actor, from: name, why, r.message.body)
+        if downNodes[node] == nil { nodeDown(node, why: why) }
     }
 
     private func deadLetter(to actor: String, from: String, _ reason: String, _ body: [UInt8]) {
@@ -267,7 +306,7 @@ public final class Node {
         DeadLetters.post(to: actor, letter, why: reason)
     }
 
-    private func publish(presence type: String, headers: FieldTable) throws {
+    func publish(presence type: String, headers: FieldTable) throws {
         var h = headers
         h["from"] = .string(name)
         try client.publishUnconfirmed([], exchange: Self.presence, routingKey: "", properties: AMQPProperties(headers: h, type: type))
@@ -276,12 +315,17 @@ public final class Node {
     // MARK: Leaving
 
     /// Leaves: tells the other nodes (their watchers see this node down at
-    /// once), stops the helpers, closes the connection.
+    /// once), shuts down the actors it started for remote supervisors, stops
+    /// the helpers, closes the connection.
     /// - Note: switches. On the node's hub.
     public func leave() throws {
         if left { return }
         left = true
         try? publish(presence: "bye", headers: [:])
+        // Actors started here for remote supervisors go with the node (their
+        // supervisors see it leave and start them elsewhere).
+        for stop in stoppers.values { stop(.shutdown) }
+        stoppers = [:]
         for g in helpers where g !== AnyGreenlet.current { try? g.kill(block: false) }
         try client.close()
     }
@@ -289,16 +333,43 @@ public final class Node {
 
 /// The local stand-in of a remote actor: parks until told the actor is down,
 /// then ends with `RemoteDown`.
+///
+/// A supervisor's remote child (`stopRemote` set) ends normally when the
+/// remote actor did, else with `RemoteDown`; and when the
+/// supervisor shuts it down or kills it, asks the remote node to do the
+/// same to the actor and, for a shutdown, waits for the actor's end notice.
 final class RemoteProxy: Greenlet<Void> {
     private let down = AsyncResult<RemoteDown>()
+    private var endedAs: String?
+    let stopRemote: ((ExitReason) -> Void)?
 
-    init(node: String, actor: String) {
+    init(node: String, actor: String, stopRemote: ((ExitReason) -> Void)? = nil) {
+        self.stopRemote = stopRemote
         super.init(name: "remote:\(node)/\(actor)")
     }
 
     override func run() throws {
-        throw try down.get()
+        guard let stopRemote else { throw try down.get() }
+        let why: RemoteDown
+        do {
+            why = try down.get()
+        } catch let e as ActorExit {
+            stopRemote(e.reason)
+            if case .killed = e.reason { throw e }
+            do { _ = try down.get() } catch let again as ActorExit {
+                stopRemote(.killed)
+                throw again
+            }
+            throw e
+        }
+        // Shut down there by someone else: not this supervisor's request, so
+        // not expected here (RemoteDown, restarted even when transient).
+        if endedAs == "normal" { return }
+        throw why
     }
 
-    func end(_ why: RemoteDown) { try? down.set(why) }
+    func end(_ why: RemoteDown, how: String? = nil) {
+        if !down.isReady { endedAs = how }
+        try? down.set(why)
+    }
 }

@@ -20,6 +20,11 @@ public enum RemoteError: Error, Equatable, CustomStringConvertible {
     case undecodableReply(String)
     /// A local actor name is already registered on this node.
     case nameTaken(String)
+    /// A node refused to start an actor for a remote supervisor: no such
+    /// kind there (`Node.spawnable`), or its factory or start threw.
+    case spawnRefused(node: String, kind: String, reason: String)
+    /// None of a remote child's nodes started it; the last failure of each.
+    case noNodeStarted(child: String, failures: [String])
 
     public var description: String {
         switch self {
@@ -27,6 +32,8 @@ public enum RemoteError: Error, Equatable, CustomStringConvertible {
         case .down(let d): return "\(d)"
         case .undecodableReply(let why): return "the reply did not decode: \(why)"
         case .nameTaken(let n): return "'\(n)' is already registered on this node"
+        case .spawnRefused(let n, let k, let r): return "node '\(n)' did not start a '\(k)': \(r)"
+        case .noNodeStarted(let c, let f): return "no node started remote child '\(c)': \(f.joined(separator: "; "))"
         }
     }
 }

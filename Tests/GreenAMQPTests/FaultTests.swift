@@ -89,6 +89,48 @@ extension BrokerTests {
                 try confirmation.wait(timeout: .seconds(60))
             }
         }
+
+        /// A publisher without confirms cannot outrun the network: once the
+        /// socket is full, `publish` waits while the connection holds
+        /// `outgoingBufferLimit` bytes unsent, and goes on when it drains.
+        @Test func aPublisherWithoutConfirmsWaitsWhenTheOutgoingBufferIsFull() throws {
+            try withBroker {
+                let relay = try FreezableRelay(to: 5672)
+                defer { relay.close() }
+                var config = Broker.configuration
+                config.port = relay.port
+                config.heartbeat = .seconds(60)
+                config.outgoingBufferLimit = 64 * 1024
+                let connection = try AMQPConnection.connect(config)
+                defer { try? connection.close() }
+                let channel = try connection.openChannel()
+                let q = try channel.queueDeclare("", exclusive: true).name
+                relay.stall()
+                let body = [UInt8](repeating: 120, count: 4096)
+                var published = 0
+                var mostUnsent = 0
+                let limit = 20_000 // 80 MiB: far past what the kernel's buffers hold
+                let publisher = spawn {
+                    while published < limit {
+                        try channel.publish(body, routingKey: q)
+                        published += 1
+                        mostUnsent = max(mostUnsent, connection.unsentByteCount)
+                    }
+                }
+                // Until the publisher stops moving (it is parked, or done: a failure below).
+                var last = -1
+                while published != last, !publisher.isDead {
+                    last = published
+                    try sleep(.milliseconds(200))
+                }
+                #expect(published < limit)
+                #expect(mostUnsent <= config.outgoingBufferLimit + body.count + 64)
+                relay.resume()
+                for _ in 0..<3000 where published == last { try sleep(.milliseconds(100)) }
+                #expect(published > last)
+                try publisher.kill()
+            }
+        }
     }
 }
 
@@ -100,7 +142,8 @@ extension AMQPChannel {
 }
 
 /// A TCP relay on loopback to the broker that can stop forwarding (both
-/// ways) without closing anything: a broker gone silent.
+/// ways) without closing anything: a broker gone silent (`frozen`: it reads
+/// and drops) or a peer that stopped reading (`stall()`).
 final class FreezableRelay {
     let listener: Socket
     let port: Int
@@ -123,8 +166,15 @@ final class FreezableRelay {
         pumps.append(acceptor)
     }
 
+    /// Set while the relay reads; cleared by `stall()` (bytes pile up in the
+    /// kernel's buffers, then the sender's socket is full).
+    private let flowing = Event(isSet: true)
+    func stall() { flowing.clear() }
+    func resume() { flowing.set() }
+
     private func pump(_ from: Socket, _ to: Socket) throws {
         while true {
+            _ = try flowing.wait()
             let bytes = try from.recv()
             if bytes.isEmpty { to.close(); return }
             if frozen { continue }

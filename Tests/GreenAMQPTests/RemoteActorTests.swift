@@ -84,8 +84,75 @@ extension BrokerTests {
                     _ = try ref.ask(timeout: .seconds(60)) { .total($0) } as [Int]
                     Issue.record("an ask to a node that does not exist was answered")
                 } catch RemoteError.down(let d) {
-                    #expect(d.reason.contains("vanished"))
+                    // Sends are mandatory: the broker returns it at once.
+                    #expect(d.reason.contains("not reachable"))
                 }
+                // The ask is a dead letter here, with the reason.
+                #expect(a.deadLetters.contains { $0.reason.contains("NO_ROUTE") && $0.actor == "recorder" })
+            }
+        }
+
+        /// A send to a node that is not there (never joined, left, killed)
+        /// comes back: a dead letter with the reason, and watchers of that
+        /// node's actors hear it is down at once.
+        @Test func aSendToANodeThatIsNotThereIsReported() throws {
+            try withBroker {
+                let a = try Node.join(name: uniqueName("a"), broker: Broker.url, downAfter: .seconds(600))
+                defer { try? a.leave() }
+                let ref = a.ref("recorder", on: uniqueName("ghost"), as: CounterMessage.self)
+                let watcher = Watcher()
+                try watcher.start()
+                _ = watcher.monitor(ref.proxy())
+                try ref.send(.add(1, from: a.name))
+                // downAfter is 600 s: only the returned send can end the proxy within the guard.
+                let down = try watcher.downs.get(timeout: .seconds(300))
+                guard case .error(let e) = down.reason, let d = e as? RemoteDown else {
+                    Issue.record("unexpected reason \(down.reason)"); return
+                }
+                #expect(d.reason.contains("not reachable"))
+                #expect(a.deadLetters.first?.reason.contains("NO_ROUTE") == true)
+                #expect(a.deadLetters.first?.actor == "recorder")
+                watcher.stop()
+            }
+        }
+
+        /// At most once, never twice: the receiving node loses its connection
+        /// mid-stream and reconnects; what reaches the actor is in order and
+        /// without a duplicate (what was on the way may be lost).
+        @Test func aReconnectingNodeNeverDeliversTwice() throws {
+            try withBroker {
+                let a = try Node.join(name: uniqueName("a"), broker: Broker.url)
+                let b = try Node.join(name: uniqueName("b"), broker: Broker.url)
+                defer { try? a.leave(); try? b.leave() }
+                let recorder = Recorder()
+                try recorder.start()
+                try b.register(recorder, as: "recorder")
+                let ref = a.ref("recorder", on: b.name, as: CounterMessage.self)
+                func total() throws -> [Int] {
+                    // While b is away its inbox is gone: retry until it is back.
+                    for _ in 0..<300 {
+                        if let t = try? ref.ask(timeout: .seconds(2), { .total($0) }) as [Int] { return t }
+                        try sleep(.milliseconds(100))
+                    }
+                    throw RemoteError.askTimedOut(node: b.name, actor: "recorder", timeout: .seconds(60))
+                }
+                for i in 0..<500 { try ref.send(.add(i, from: a.name)) }
+                #expect(try total() == Array(0..<500))
+                // b's connection drops; a goes on sending while b reconnects.
+                b.client.connection?.abort()
+                for i in 500..<1500 {
+                    try ref.send(.add(i, from: a.name))
+                    if i % 50 == 0 { try sleep(.milliseconds(5)) }
+                }
+                _ = try total()
+                for i in 1500..<2000 { try ref.send(.add(i, from: a.name)) }
+                let total: [Int]? = try total()
+                let seen = try #require(total)
+                #expect(b.client.reconnectCount >= 1)
+                #expect(seen.starts(with: Array(0..<500)))
+                #expect(seen.suffix(500) == Array(1500..<2000)[...])
+                #expect(zip(seen, seen.dropFirst()).allSatisfy { $0 < $1 }, "a duplicate or a reordering")
+                try recorder.shutdown()
             }
         }
 
@@ -123,11 +190,11 @@ extension BrokerTests {
                 let a = try Node.join(name: uniqueName("a"), broker: Broker.url)
                 defer { try? a.leave() }
                 struct Ping: Codable {}
-                enum Ball: Codable { case ping(Int, replyTo: String), pong(Int) }
+                struct Ball: Codable { var n: Int; var replyTo: String? }  // RemotePingPong's
                 // Wait until the child's ponger answers (its node is up).
                 final class Catcher: GreenActor<Ball> {
                     let pongs = Queue<Int>()
-                    override func receive(_ b: Ball) throws { if case .pong(let n) = b { try pongs.put(n) } }
+                    override func receive(_ b: Ball) throws { if b.replyTo == nil { try pongs.put(b.n) } }
                 }
                 let catcher = Catcher()
                 try catcher.start()
@@ -135,7 +202,7 @@ extension BrokerTests {
                 let ponger = a.ref("ponger", on: pongName, as: Ball.self)
                 var answered = false
                 for i in 0..<600 where !answered {
-                    try ponger.send(.ping(i, replyTo: a.name))
+                    try ponger.send(Ball(n: i, replyTo: a.name))
                     answered = (try? catcher.pongs.get(timeout: .milliseconds(100))) != nil
                 }
                 #expect(answered)
