@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Green
+import GreenTestSupport
 import Testing
 
 /// A telnet-like user of a chat room process.
@@ -48,24 +49,13 @@ final class RoomUser {
 }
 
 /// Starts `RemoteChatRoom` as node `node` in `room`; returns it and its port.
-func startChatProcess(node: String, room: String) throws -> (Process, Int) {
-    let p = Process()
-    p.executableURL = builtProduct("RemoteChatRoom")
-    p.arguments = ["--port", "0", "--broker", Broker.url, "--node", node, "--room", room]
-    let out = Pipe()
-    p.standardOutput = out
-    var env = ProcessInfo.processInfo.environment
-    env["SWIFT_BACKTRACE"] = "enable=no"
-    p.environment = env
-    try p.run()
+func startChatProcess(node: String, room: String) throws -> (ChildProcess, Int) {
+    let p = try ChildProcess(builtProduct("RemoteChatRoom").path,
+                             ["--port", "0", "--broker", Broker.url, "--node", node, "--room", room],
+                             environment: ["SWIFT_BACKTRACE": "enable=no"], stdout: .pipe)
     // "To join, telnet 127.0.0.1 PORT" once its node and link are up (or end of output).
-    var banner = Data()
-    while !banner.contains(10) {
-        let d = out.fileHandleForReading.availableData
-        if d.isEmpty { break }
-        banner.append(d)
-    }
-    let words = String(decoding: banner, as: UTF8.self).split(separator: " ")
+    let banner = try p.readLine() ?? ""
+    let words = banner.split(separator: " ")
     return (p, Int(words.last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0)
 }
 
@@ -75,7 +65,7 @@ extension BrokerTests {
         @Test func usersOfThreeProcessesTalkAndAKilledProcessLosesOnlyItsOwn() throws {
             try Broker.ensure()
             let room = uniqueName("room")
-            var processes: [Process] = []
+            var processes: [ChildProcess] = []
             defer { for p in processes where p.isRunning { kill(p.processIdentifier, SIGKILL) } }
             var ports: [Int] = []
             for i in 0..<3 {
@@ -113,8 +103,9 @@ extension BrokerTests {
                 bob.socket.close()
             }
             for p in processes where p.isRunning { kill(p.processIdentifier, SIGTERM) }
-            for p in processes { p.waitUntilExit() }
-            #expect(processes[2].terminationReason == .uncaughtSignal)
+            var ends: [ChildProcess.Status] = []
+            for p in processes { ends.append(try p.waitUntilExit()) }
+            #expect(ends[2].reason == .uncaughtSignal)
         }
     }
 }
