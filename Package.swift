@@ -137,7 +137,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GreenTLSTests",
-            dependencies: ["GreenTLS", "Green", "Echo"],
+            dependencies: ["GreenTLS", "Green", "Echo", "GreenHTTP", "HelloHTTP"],
             path: "Tests/GreenTLSTests"
         ),
         .executableTarget(
@@ -162,7 +162,7 @@ package.targets += [
     .target(
         name: "GreenHTTP",
         dependencies: [
-            "Green", "CHTTPParser",
+            "Green", "GreenTLS", "CHTTPParser",
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
         ],
@@ -176,7 +176,7 @@ package.targets += [
     ),
     .executableTarget(
         name: "HelloHTTP",
-        dependencies: ["Green", "GreenHTTP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        dependencies: ["Green", "GreenHTTP", "GreenTLS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
         path: "Samples/HelloHTTP"
     ),
     .executableTarget(
