@@ -236,6 +236,31 @@ import Testing
         #expect(error == .tls(.handshakeTimedOut))
     }
 
+    @Test func aBodyCutShortWithoutCloseNotifyIsATruncation() throws {
+        let certs = try TestCertificates.shared()
+        let (cut, clean) = try green { () -> (HTTPClientError?, String?) in
+            // HTTP/1.0 bodies run to the end of the connection: only close_notify says they are whole.
+            let server = StreamServer(host: "127.0.0.1", port: 0, tls: try certs.serverConfiguration()) { stream, _ in
+                let reader = BufferedReader(stream)
+                var path = ""
+                while let line = try reader.readLine(timeout: .seconds(30)), !line.isEmpty {
+                    if line.hasPrefix("GET ") { path = String(line.split(separator: " ")[1]) }
+                }
+                try stream.sendAll("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it, or is it")
+                if path == "/cut" { stream.socket.close() } else { try stream.shutdown(timeout: .seconds(30)) }
+            }
+            try server.start()
+            defer { try? server.stop() }
+            let client = try client(certs)
+            var cut: HTTPClientError?
+            do { _ = try client.get("https://localhost:\(server.port)/cut", timeout: .seconds(30)) } catch let e as HTTPClientError { cut = e }
+            let clean = try client.get("https://localhost:\(server.port)/clean", timeout: .seconds(30)).text
+            return (cut, clean)
+        }
+        #expect(cut == .tls(.truncated))
+        #expect(clean == "all of it, or is it")
+    }
+
     // MARK: - Client certificates
 
     @Test func aServerRequiringClientCertificatesSeesTheClientsSubject() throws {
