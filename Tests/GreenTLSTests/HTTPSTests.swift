@@ -155,6 +155,45 @@ import Testing
         #expect(seen.secure.allSatisfy { $0 })
     }
 
+    @Test func anIPv6LiteralIsVerifiedAgainstTheCertificatesAddresses() throws {
+        let certs = try TestCertificates.shared()
+        let (text, host) = try green { () -> (String, String?) in
+            var configuration = HTTPServer.Configuration()
+            configuration.accessLog = nil
+            var host: String?
+            let server = HTTPServer(host: "::1", port: 0, configuration: configuration,
+                                    tls: try .httpServer(certificateChain: .file(certs.server), privateKey: .file(certs.serverKey))) {
+                host = $0.head.authority
+                return Response(body: "over IPv6")
+            }
+            try server.start()
+            defer { try? server.stop() }
+            let text = try client(certs).get("https://[::1]:\(server.port)/", timeout: .seconds(30)).text
+            return (text, host)
+        }
+        #expect(text == "over IPv6")
+        #expect(host?.hasPrefix("[::1]:") == true)
+    }
+
+    @Test func aTLSConnectionOverTheLimitIsAnswered503AfterItsHandshake() throws {
+        let certs = try TestCertificates.shared()
+        let (first, second) = try green { () -> (Int, Int) in
+            let server = try startHTTPSServer(
+                try .httpServer(certificateChain: .file(certs.server), privateKey: .file(certs.serverKey))
+            ) { $0.maxConnections = 1 }
+            defer { try? server.stop() }
+            let url = "https://localhost:\(server.port)/"
+            // The first client keeps its connection open (kept alive in its pool).
+            let holder = try client(certs)
+            let first = try holder.get(url, timeout: .seconds(30)).status.code
+            let second = try client(certs).get(url, timeout: .seconds(30)).status.code
+            _ = holder
+            return (first, second)
+        }
+        #expect(first == 200)
+        #expect(second == 503)
+    }
+
     /// The error a GET through a client trusting the test CA gives against a server presenting `certificate`.
     func clientError(_ certs: TestCertificates, certificate: String, host: String = "localhost",
                      change: @escaping (inout HTTPClient.Configuration) -> Void = { _ in }) throws -> HTTPClientError? {
