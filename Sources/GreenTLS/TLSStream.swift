@@ -54,6 +54,9 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
     /// The error that ended the session; every later call throws it.
     @exclusivity(unchecked) private var failure: (any Error)?
     @exclusivity(unchecked) private var sentCloseNotify = false
+    /// Bytes at the head of the BIO's output that are a TLS 1.3 server's
+    /// session tickets, held for its first answer (see `handshake`); 0 once sent.
+    @exclusivity(unchecked) private var heldTickets = 0
 
     /// A client session over a connected `socket`; no I/O until the handshake.
     /// - Parameters:
@@ -155,9 +158,13 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
         _ = try drive(&deadline) { SSL_do_handshake($0) }
         isHandshakeComplete = true
         // What a TLS 1.3 server holds now is its session tickets: they wait to
-        // leave with its first answer. Anything else the peer needs goes now.
+        // leave with its first answer, even when the stream first parks to read
+        // (the client never waits for them), so they cost no segment of their
+        // own. Anything else the peer needs goes now.
         if configuration.role == .client || SSL_version(ssl) != TLS1_3_VERSION {
             try flushOutput(&deadline)
+        } else {
+            heldTickets = green_bio_pending_out(bio)
         }
     }
 
@@ -177,7 +184,7 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
         if bio.pointee.drained != 0, isHandshakeComplete, failure == nil, !socket.isClosed,
            SSL_has_pending(ssl) == 0, SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN == 0 {
             let until = try deadline.fix()
-            if green_bio_pending_out(bio) > 0 { try flushOutput(blocking: false, deadline: until) }
+            if mustSendBeforeReading { try flushOutput(blocking: false, deadline: until) }
             try wait(forReading: true, until: until)
             bio.pointee.drained = 0
         }
@@ -319,7 +326,7 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
             switch code {
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
                 let until = try deadline.fix()
-                if code == SSL_ERROR_WANT_READ && green_bio_pending_out(bio) > 0 {
+                if code == SSL_ERROR_WANT_READ && mustSendBeforeReading {
                     // The peer may wait for what we hold (a handshake flight): send it
                     // before parking. After the handshake only tickets or alerts can
                     // be held; a writer greenlet may be waiting to write, so do not wait.
@@ -344,6 +351,13 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
     }
 
 
+    /// Whether the BIO holds bytes to send before parking to read: anything
+    /// but exactly the session tickets the handshake left for the first answer.
+    private var mustSendBeforeReading: Bool {
+        let pending = green_bio_pending_out(bio)
+        return pending > 0 && pending != heldTickets
+    }
+
     /// Sends the records our BIO holds (see `green_bio_state`), waiting while the socket is full.
     @inline(__always)
     private func flushOutput(_ deadline: inout CallDeadline) throws {
@@ -358,7 +372,9 @@ public final class TLSStream: ByteStream, CustomStringConvertible {
             if socket.isClosed { throw SocketError.closed }
             bio.pointee.fd = socket.fd
             switch green_bio_flush_out(bio) {
-            case 1: return
+            case 1:
+                heldTickets = 0
+                return
             case 0:
                 if !blocking { return }
                 try wait(forReading: false, until: deadline)
