@@ -146,7 +146,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GreenTLSTests",
-            dependencies: ["GreenTLS", "Green", "Echo", "GreenTestSupport"],
+            dependencies: ["GreenTLS", "Green", "Echo", "GreenHTTP", "HelloHTTP", "GreenTestSupport"],
             path: "Tests/GreenTLSTests"
         ),
         .executableTarget(
@@ -171,7 +171,7 @@ package.targets += [
     .target(
         name: "GreenHTTP",
         dependencies: [
-            "Green", "CHTTPParser",
+            "Green", "GreenTLS", "CHTTPParser",
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
         ],
@@ -185,7 +185,7 @@ package.targets += [
     ),
     .executableTarget(
         name: "HelloHTTP",
-        dependencies: ["Green", "GreenHTTP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        dependencies: ["Green", "GreenHTTP", "GreenTLS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
         path: "Samples/HelloHTTP"
     ),
     .executableTarget(

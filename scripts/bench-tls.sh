@@ -175,12 +175,12 @@ gevent_echo=""
 
 ratio() { [[ -n $1 && -n $2 ]] && awk "BEGIN { printf \"%.2f×\", $1 / $2 }" || echo "n/a"; }
 hs_row() {
-    [[ -n $2 ]] || { echo "| $1 | n/a | | | |"; return; }
-    echo "| $1 | $(field "$2" handshakes_per_sec) | $(field "$2" seconds) | $(field "$2" server_cpu_us_per_op) | $(field "$2" server_busy_pct)% |"
+    [[ -n $2 ]] || { echo "| $1 | n/a | | | | |"; return; }
+    echo "| $1 | $(field "$2" handshakes_per_sec) | $(field "$2" seconds) | $(field "$2" server_cpu_us_per_op) | $(field "$2" server_busy_pct)% | $(field "$2" load_busy_pct)% |"
 }
 echo_row() {
-    [[ -n $2 ]] || { echo "| $1 | n/a | | | | |"; return; }
-    echo "| $1 | $(field "$2" rtt_per_sec) | $(field "$2" p50_us) | $(field "$2" p99_us) | $(field "$2" server_cpu_us_per_op) | $(field "$2" server_busy_pct)% |"
+    [[ -n $2 ]] || { echo "| $1 | n/a | | | | | |"; return; }
+    echo "| $1 | $(field "$2" rtt_per_sec) | $(field "$2" p50_us) | $(field "$2" p99_us) | $(field "$2" server_cpu_us_per_op) | $(field "$2" server_busy_pct)% | $(field "$2" load_busy_pct)% |"
 }
 g_hs=$(field "$green_hs" handshakes_per_sec) n_hs=$(field "$nio_hs" handshakes_per_sec) ge_hs=$(field "$gevent_hs" handshakes_per_sec)
 g_rt=$(field "$green_echo" rtt_per_sec) n_rt=$(field "$nio_echo" rtt_per_sec) ge_rt=$(field "$gevent_echo" rtt_per_sec)
@@ -194,13 +194,14 @@ mkdir -p "$repo/bench-results"
     echo
     echo "Machine: $(uname -m), $(nproc) cores, ${cpu:-unknown CPU}. Date: $(date -u '+%Y-%m-%d %H:%M UTC')."
     echo "Median of $runs runs; servers pinned to CPU 0, green-tls-load to CPU 1. Certificate: $key_label, self-signed."
+    echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other jobs share both CPUs: when neither the server nor the load generator is near 100% busy, throughput says more about them than about the server)."
     echo "$(openssl version); gevent: $("$python" -c 'import gevent, ssl; print(gevent.__version__, "on", ssl.OPENSSL_VERSION)' 2>/dev/null || echo n/a); NIOSSL: BoringSSL (built in)."
     ((scale == 1)) || echo "Quick run: a tenth of the load."
     echo
     echo "Handshakes: $hs_concurrency in flight, $hs_total new connections, each a full handshake and one 64-byte round trip."
     echo
-    echo "| server | handshakes/s | seconds | server CPU µs per handshake | server busy |"
-    echo "| --- | --- | --- | --- | --- |"
+    echo "| server | handshakes/s | seconds | server CPU µs per handshake | server busy | load generator busy |"
+    echo "| --- | --- | --- | --- | --- | --- |"
     hs_row "Green Echo --tls-cert" "$green_hs"
     hs_row "SwiftNIO + NIOSSL, one thread" "$nio_hs"
     hs_row "gevent ssl (seeds' server)" "$gevent_hs"
@@ -210,8 +211,8 @@ mkdir -p "$repo/bench-results"
     echo
     echo "Echo: $echo_conns TLS connections × $echo_reqs round trips of a 64-byte line."
     echo
-    echo "| server | round trips/s | p50 µs | p99 µs | server CPU µs per round trip | server busy |"
-    echo "| --- | --- | --- | --- | --- | --- |"
+    echo "| server | round trips/s | p50 µs | p99 µs | server CPU µs per round trip | server busy | load generator busy |"
+    echo "| --- | --- | --- | --- | --- | --- | --- |"
     echo_row "Green Echo --tls-cert" "$green_echo"
     echo_row "SwiftNIO + NIOSSL, one thread" "$nio_echo"
     echo_row "gevent ssl (seeds' server)" "$gevent_echo"

@@ -63,6 +63,21 @@ struct Common: ParsableArguments {
     }
 }
 
+/// This process's CPU time so far (user + system), in seconds.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6
+}
+
+/// The load generator's own cost over the timed part: when it is near 100%
+/// busy, the load generator, not the server, set the pace.
+func loadFields(cpuStart: Double, elapsed: Double, operations: Int) -> String {
+    let cpu = cpuSeconds() - cpuStart
+    return " load_cpu_us_per_op=\(fixed(cpu * 1e6 / Double(operations), 1)) load_busy_pct=\(fixed(cpu * 100 / elapsed, 0))"
+}
+
 func seconds(_ d: Duration) -> Double {
     Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
 }
@@ -106,6 +121,7 @@ struct HandshakeLoad: ParsableCommand {
         let payload = line(64)
         var started = 0
         common.awaitStart()
+        let cpuStart = cpuSeconds()
         let clock = ContinuousClock()
         let start = clock.now
         var workers: [Greenlet<Void>] = []
@@ -128,7 +144,8 @@ struct HandshakeLoad: ParsableCommand {
         }
         let elapsed = seconds(clock.now - start)
         print("mode=handshakes server=\(common.label) concurrency=\(concurrency) handshakes=\(handshakes)"
-              + " seconds=\(fixed(elapsed, 3)) handshakes_per_sec=\(fixed(Double(handshakes) / elapsed, 0))")
+              + " seconds=\(fixed(elapsed, 3)) handshakes_per_sec=\(fixed(Double(handshakes) / elapsed, 0))"
+              + loadFields(cpuStart: cpuStart, elapsed: elapsed, operations: handshakes))
     }
 }
 
@@ -155,6 +172,7 @@ struct EchoLoad: ParsableCommand {
         var streams: [TLSStream] = []
         for _ in 0..<connections { streams.append(try common.connect(tls)) }
         common.awaitStart()
+        let cpuStart = cpuSeconds()
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = Duration.seconds(common.timeout)
@@ -184,6 +202,7 @@ struct EchoLoad: ParsableCommand {
         func pct(_ p: Double) -> Double { seconds(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) * 1e6 }
         print("mode=echo server=\(common.label) connections=\(connections) requests=\(requests) size=\(size)"
               + " round_trips=\(total) seconds=\(fixed(elapsed, 3)) rtt_per_sec=\(fixed(Double(total) / elapsed, 0))"
-              + " p50_us=\(fixed(pct(0.5), 1)) p99_us=\(fixed(pct(0.99), 1))")
+              + " p50_us=\(fixed(pct(0.5), 1)) p99_us=\(fixed(pct(0.99), 1))"
+              + loadFields(cpuStart: cpuStart, elapsed: elapsed, operations: total))
     }
 }

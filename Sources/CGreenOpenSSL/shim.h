@@ -165,11 +165,17 @@ static inline int green_bio_puts(BIO *b, const char *s) {
 static inline long green_bio_ctrl(BIO *b, int cmd, long num, void *ptr) {
     (void)num;
     (void)ptr;
-    green_bio_state *st = (green_bio_state *)BIO_get_data(b);
+    // OpenSSL 3.0 asks several questions per record (kTLS, pending bytes):
+    // the state is looked up only for the two that need it.
+    green_bio_state *st;
     switch (cmd) {
     case BIO_CTRL_FLUSH: return 1;  // the stream sends held records itself (see green_bio_state)
-    case BIO_CTRL_WPENDING: return st != NULL ? (long)green_bio_pending_out(st) : 0;
-    case BIO_CTRL_EOF: return st != NULL && st->saw_eof;  // lets OpenSSL report a truncation
+    case BIO_CTRL_WPENDING:
+        st = (green_bio_state *)BIO_get_data(b);
+        return st != NULL ? (long)green_bio_pending_out(st) : 0;
+    case BIO_CTRL_EOF:
+        st = (green_bio_state *)BIO_get_data(b);
+        return st != NULL && st->saw_eof;  // lets OpenSSL report a truncation
     case BIO_CTRL_DUP: return 1;
     default: return 0;
     }

@@ -12,7 +12,7 @@ import Logging
 /// try server.serveForever()
 /// ```
 ///
-/// Each connection's greenlet makes the handshake (within `handshakeTimeout`)
+/// Accepted sockets get `TCP_NODELAY`. Each connection's greenlet makes the handshake (within `handshakeTimeout`)
 /// before the handler runs, so a client that stalls mid-handshake holds its
 /// own greenlet only, and is dropped when the time is up. A failed handshake
 /// (a client that refuses our certificate, speaks plain HTTP, or times out)
@@ -66,6 +66,11 @@ extension StreamServer {
     static func tlsHandler(_ tls: TLSConfiguration, _ handshakeTimeout: Duration, _ handler: @escaping TLSHandler) -> Handler {
         precondition(tls.role == .server, "StreamServer(tls:) needs a server TLSConfiguration")
         return { socket, peer in
+            // TLS sends whole records, coalesced by the stream: Nagle's algorithm
+            // would only hold a record back behind an unacknowledged one (a
+            // session ticket flushed before a read, then the first answer) until
+            // the peer's delayed ACK, milliseconds later.
+            try? socket.setNoDelay()
             let stream = try TLSStream(server: socket, configuration: tls)
             defer { stream.close() }
             do {

@@ -10,10 +10,11 @@ import CGreenOpenSSL
 /// ```
 ///
 /// Safe defaults, not knobs: TLS 1.2 and 1.3 only; OpenSSL's default
-/// TLS 1.3 suites and, for TLS 1.2, ECDHE with AES-GCM or ChaCha20-Poly1305
-/// only; no renegotiation; no compression. A client verifies the server's
-/// chain and its host name unless built with
-/// `insecureClientWithoutVerification(alpn:)`.
+/// TLS 1.3 suites, AES-128-GCM first (see `tls13Suites`) and, for TLS 1.2,
+/// ECDHE with AES-GCM or ChaCha20-Poly1305 only; no renegotiation; no
+/// compression; a server sends one session ticket per connection (see
+/// `serverTickets`). A client verifies the server's chain and its host name
+/// unless built with `insecureClientWithoutVerification(alpn:)`.
 ///
 /// Immutable once built, so it may be shared by every hub and thread
 /// (OpenSSL contexts are reference-counted and safe to use concurrently
@@ -70,11 +71,13 @@ public final class TLSConfiguration: @unchecked Sendable {
         green_ssl_ctx_set_defaults(ctx)
         guard green_ssl_ctx_set_min_proto_version(ctx, TLS1_2_VERSION) == 1,
               green_ssl_ctx_set_max_proto_version(ctx, TLS1_3_VERSION) == 1,
-              SSL_CTX_set_cipher_list(ctx, TLSConfiguration.tls12Ciphers) == 1
+              SSL_CTX_set_cipher_list(ctx, TLSConfiguration.tls12Ciphers) == 1,
+              SSL_CTX_set_ciphersuites(ctx, TLSConfiguration.tls13Suites) == 1
         else {
             throw TLSError.invalidConfiguration("OpenSSL refused the protocol versions or ciphers: \(OpenSSLErrors.take()?.text ?? "?")")
         }
         if !alpn.isEmpty { try setALPN(alpn) }
+        if role == .server { SSL_CTX_set_num_tickets(ctx, TLSConfiguration.serverTickets) }
     }
 
     deinit {
@@ -85,8 +88,25 @@ public final class TLSConfiguration: @unchecked Sendable {
         }
     }
 
+    /// TLS 1.3 suites: OpenSSL's three defaults, AES-128-GCM first (as
+    /// BoringSSL, Go and Mozilla's configurations order them; OpenSSL puts
+    /// AES-256 first). A server picks by its own order: with SHA-256 the key
+    /// schedule runs on the CPU's SHA instructions, where OpenSSL's SHA-384
+    /// has none, and AES-128 does 10 rounds per block instead of 14. In the
+    /// handshake benchmark this cut the server's CPU by about 7% (and the
+    /// client's too).
+    static let tls13Suites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+
+    /// TLS 1.3 session tickets a server sends per connection (OpenSSL's
+    /// default is 2). A ticket lets a client resume once, and a resumed
+    /// connection brings a fresh one, so one serves a client that reconnects;
+    /// each costs OpenSSL 3.0 about 6% of a full handshake (the session
+    /// encoded, decoded and encoded again, encrypted and MACed, three random
+    /// draws each with a getpid system call).
+    static let serverTickets = 1
+
     /// TLS 1.2 suites: forward secrecy and AEAD only (Mozilla's "intermediate"
-    /// list without finite-field DHE). TLS 1.3 keeps OpenSSL's defaults.
+    /// list without finite-field DHE).
     static let tls12Ciphers = [
         "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
         "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",

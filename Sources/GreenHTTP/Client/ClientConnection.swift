@@ -1,12 +1,13 @@
 import Glibc
 import Green
+import GreenTLS
 import HTTPTypes
 
 /// One kept-alive connection of an `HTTPClient`: writes a request, reads
 /// its response. Used by one greenlet at a time (the pool hands it out).
 final class ClientConnection {
     let key: String
-    let stream: any HTTPStream
+    let stream: any ByteStream
     private let parser: MessageParser
     private let input = InputBuffer()
     private let output = OutputBuffer(capacity: 4096)
@@ -15,7 +16,7 @@ final class ClientConnection {
     /// Responses read on it so far.
     private(set) var responsesRead = 0
 
-    init(key: String, stream: any HTTPStream, maxHeadBytes: Int, maxBodyBytes: Int) {
+    init(key: String, stream: any ByteStream, maxHeadBytes: Int, maxBodyBytes: Int) {
         self.key = key
         self.stream = stream
         parser = MessageParser(request: false, maxHeadBytes: maxHeadBytes, maxHeaderCount: 1000, maxBodyBytes: maxBodyBytes)
@@ -27,7 +28,8 @@ final class ClientConnection {
     /// long, and the server has not closed it meanwhile (no EOF, no stray bytes).
     func isReusable(idleTimeout: Duration) -> Bool {
         guard ContinuousClock.now - lastUsed < idleTimeout else { return false }
-        guard let socket = stream as? Socket else { return true }
+        // Over TLS, any byte waiting (close_notify, an alert) or EOF means the server is done with it.
+        guard let socket = (stream as? TLSStream)?.socket ?? (stream as? Socket) else { return true }
         guard !socket.isClosed else { return false }
         var byte: UInt8 = 0
         let n = Glibc.recv(socket.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))

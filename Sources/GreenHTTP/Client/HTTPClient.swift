@@ -1,4 +1,5 @@
 import Green
+import GreenTLS
 import HTTPTypes
 
 /// A green HTTP/1.1 client: calls block the calling greenlet only, as the
@@ -9,13 +10,19 @@ import HTTPTypes
 /// let pages = try Pool(20).map({ try HTTPClient.get($0).body }, urls)
 /// ```
 ///
-/// Connections are kept alive and pooled per host (at most
+/// Connections are kept alive and pooled per scheme, host and port (at most
 /// `maxConnectionsPerHost` at once; more requests wait for one), redirects
 /// are followed up to `maxRedirects`, chunked bodies are read and sent, and
 /// every failure is an `HTTPClientError`. A request that fails on a reused
 /// connection before any response byte (the server had closed it) is sent
 /// again once on a new one when its body can be replayed.
-/// `http://` only: no TLS yet.
+///
+/// `https://` verifies the server's chain against the system's CA store and
+/// its host name, and sends SNI; `Configuration.tls` trusts a given CA
+/// instead (`.httpClient(trust: .certificateAuthorities(.file("ca.pem")))`)
+/// or, for tests only, nobody checks anything
+/// (`.insecureClientWithoutVerification(alpn: ["http/1.1"])`). TLS failures
+/// are `HTTPClientError.tls(TLSError)` naming what failed.
 ///
 /// A client belongs to the hub that uses it (`shared` is one per hub);
 /// every method may switch and must be called on that hub.
@@ -38,6 +45,10 @@ public final class HTTPClient {
         public var maxBodyBytes = 64 << 20
         /// The `User-Agent` sent when the request has none.
         public var userAgent = "GreenHTTP"
+        /// How `https://` servers are verified (a client `TLSConfiguration`,
+        /// best made with `TLSConfiguration.httpClient`); nil: the system's CA
+        /// store and the host name, ALPN "http/1.1".
+        public var tls: TLSConfiguration? = nil
 
         /// The defaults above.
         public init() {}
@@ -158,32 +169,42 @@ public final class HTTPClient {
     /// - Note: never switches.
     public func closeIdleConnections() { pool.closeIdle() }
 
-    /// Connections open to `host:port` now, idle and in use (for tests and tools).
-    public func openConnectionCount(host: String, port: Int) -> Int { pool.openCount("\(host):\(port)") }
+    /// Connections open to `scheme://host:port` now, idle and in use (for tests and tools).
+    /// - Note: never switches.
+    public func openConnectionCount(host: String, port: Int, scheme: String = "http") -> Int {
+        pool.openCount(Target(scheme: scheme, host: host, port: port, pathAndQuery: "/").key)
+    }
 
     // MARK: - One exchange
 
     struct Target {
+        /// "http" or "https".
+        let scheme: String
         let host: String
         let port: Int
         let pathAndQuery: String
-        var key: String { "\(host):\(port)" }
-        var authority: String { port == 80 ? host : (host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)") }
-        var origin: String { "http://\(authority)" }
+        var isSecure: Bool { scheme == "https" }
+        /// The pool's key: a plain and a TLS connection to one host never mix.
+        var key: String { "\(scheme)://\(host):\(port)" }
+        var authority: String {
+            port == (isSecure ? 443 : 80) ? host : (host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
+        }
+        var origin: String { "\(scheme)://\(authority)" }
     }
 
     static func target(of url: String) throws -> Target {
         guard let parts = URLParts(url), let scheme = parts.scheme, let host = parts.host, !host.isEmpty else {
             throw HTTPClientError.invalidURL(url)
         }
-        guard scheme == "http" else { throw HTTPClientError.unsupportedScheme(scheme) }
-        return Target(host: host, port: parts.port ?? 80, pathAndQuery: parts.pathAndQuery)
+        guard scheme == "http" || scheme == "https" else { throw HTTPClientError.unsupportedScheme(scheme) }
+        return Target(scheme: scheme, host: host, port: parts.port ?? (scheme == "https" ? 443 : 80),
+                      pathAndQuery: parts.pathAndQuery)
     }
 
     /// `location` made absolute against the URL that answered.
     static func resolve(_ location: String, against base: Target) -> String {
         if location.hasPrefix("http://") || location.hasPrefix("https://") { return location }
-        if location.hasPrefix("//") { return "http:" + location }
+        if location.hasPrefix("//") { return base.scheme + ":" + location }
         if location.hasPrefix("/") { return base.origin + location }
         let path = base.pathAndQuery.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "/"
         let directory = path.hasSuffix("/") ? path : String(path[...(path.lastIndex(of: "/") ?? path.startIndex)])
@@ -215,6 +236,9 @@ public final class HTTPClient {
                 case ParseFailure.truncated, is SocketError: throw HTTPClientError.connectionClosed
                 case ParseFailure.bodyTooLarge, ParseFailure.headTooLarge: throw HTTPClientError.responseTooLarge
                 case ParseFailure.malformed(let why): throw HTTPClientError.malformedResponse(why)
+                // A kept-alive TLS connection the server closed without close_notify.
+                case TLSError.truncated where stale: fresh = true
+                case let e as TLSError: throw HTTPClientError.tls(e)
                 default: throw error
                 }
             }
@@ -230,15 +254,23 @@ public final class HTTPClient {
         let left = deadline - .now
         if left <= .zero { throw HTTPClientError.requestTimeout }
         let timeout = min(left, configuration.connectTimeout)
+        let connectDeadline = ContinuousClock.now + timeout
+        let socket: Socket
         do {
-            let socket = try Socket.connect(host: target.host, port: target.port, timeout: timeout)
-            try? socket.setNoDelay()
-            return ClientConnection(
-                key: target.key, stream: socket, maxHeadBytes: configuration.maxHeadBytes,
-                maxBodyBytes: configuration.maxBodyBytes)
+            socket = try Socket.connect(host: target.host, port: target.port, timeout: timeout)
         } catch let e as SocketError {
             if e == .timedOut { throw left <= configuration.connectTimeout ? HTTPClientError.requestTimeout : .connectTimeout }
             throw HTTPClientError.connectFailed(e)
         }
+        try? socket.setNoDelay()
+        var stream: any ByteStream = socket
+        if target.isSecure {
+            // The handshake gets what is left of the connect timeout (and of the request's).
+            stream = try handshake(over: socket, target, deadline: connectDeadline,
+                                   requestLimited: left <= configuration.connectTimeout)
+        }
+        return ClientConnection(
+            key: target.key, stream: stream, maxHeadBytes: configuration.maxHeadBytes,
+            maxBodyBytes: configuration.maxBodyBytes)
     }
 }

@@ -1,10 +1,11 @@
 import Green
+import GreenTLS
 
 /// What an `HTTPClient` call fails with.
 public enum HTTPClientError: Error, Equatable, CustomStringConvertible {
-    /// Not an absolute `http://host[:port]/...` URL.
+    /// Not an absolute `http://` or `https://host[:port]/...` URL.
     case invalidURL(String)
-    /// A scheme other than `http` (`https` too: no TLS yet).
+    /// A scheme other than `http` and `https`.
     case unsupportedScheme(String)
     /// No connection within the connect timeout.
     case connectTimeout
@@ -20,11 +21,15 @@ public enum HTTPClientError: Error, Equatable, CustomStringConvertible {
     case responseTooLarge
     /// More redirects than `maxRedirects`.
     case tooManyRedirects(limit: Int)
+    /// `https://`: the TLS handshake or session failed, and says why
+    /// (`certificateExpired`, `hostnameMismatch`, `unknownCA`,
+    /// `handshakeTimedOut`, `peerAlert`, `protocolError`, `truncated`...).
+    case tls(TLSError)
 
     public var description: String {
         switch self {
         case .invalidURL(let url): return "invalid URL '\(url)'"
-        case .unsupportedScheme(let scheme): return "unsupported scheme '\(scheme)' (no TLS yet: http only)"
+        case .unsupportedScheme(let scheme): return "unsupported scheme '\(scheme)' (http and https only)"
         case .connectTimeout: return "connect timed out"
         case .connectFailed(let e): return "connect failed: \(e)"
         case .requestTimeout: return "request timed out"
@@ -32,6 +37,7 @@ public enum HTTPClientError: Error, Equatable, CustomStringConvertible {
         case .malformedResponse(let why): return "malformed response: \(why)"
         case .responseTooLarge: return "the response is over the client's limit"
         case .tooManyRedirects(let limit): return "more than \(limit) redirects"
+        case .tls(let e): return "TLS: \(e)"
         }
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import Green
+import GreenTLS
 import HTTPTypes
 import Logging
 
@@ -17,6 +18,17 @@ import Logging
 /// `Expect: 100-continue` and HEAD are handled; see `ServerConnection` for
 /// the steps of a request and `Configuration` for every limit and the status
 /// that answers it. `stop(timeout:)` is graceful.
+///
+/// Over TLS (`https://`), as the seeds' `WSGIServer(..., certfile=, keyfile=)`:
+///
+/// ```swift
+/// let tls = try TLSConfiguration.httpServer(certificateChain: .file("cert.pem"), privateKey: .file("key.pem"))
+/// let server = HTTPServer(port: 8443, tls: tls) { _ in Response(body: "Hello Cruel World!") }
+/// ```
+///
+/// Each connection's own greenlet makes its handshake within
+/// `handshakeTimeout`, so a client that stalls mid-handshake holds nobody
+/// else; a failed handshake closes that connection (logged at debug level).
 ///
 /// A server runs on the hub of the thread that calls `start()`; its handler
 /// runs there, so state shared by handlers needs no lock. With several hubs,
@@ -47,6 +59,9 @@ public final class HTTPServer {
         public var bodyTimeout: Duration = .seconds(30)
         /// How long sending a response may wait for the client to read.
         public var writeTimeout: Duration = .seconds(30)
+        /// TLS only: how long a new connection may take over its handshake; then
+        /// it is closed (nothing can be answered before the handshake).
+        public var handshakeTimeout: Duration = .seconds(10)
         /// After a refused request, how long the server reads and drops what the client still sends.
         public var lingerTimeout: Duration = .seconds(2)
         /// `stop()`'s default: how long requests in flight may take to finish.
@@ -67,6 +82,8 @@ public final class HTTPServer {
 
     /// The limits and timeouts this server applies.
     public let configuration: Configuration
+    /// The TLS configuration each connection is served with (`https://`), or nil (`http://`).
+    public let tls: TLSConfiguration?
     let handler: Handler
     let accessLog: Logger?
     let dates = DateCache()
@@ -80,17 +97,29 @@ public final class HTTPServer {
     /// A server for `host` ("" for every IPv4 interface, "::" for every
     /// interface) and `port` (0: any free port, read back from `port`).
     /// Nothing is bound until `start()`.
-    public init(host: String = "", port: Int, configuration: Configuration = Configuration(), handler: @escaping Handler) {
+    /// - Parameters:
+    ///   - tls: serve `https://` with this server configuration (see
+    ///     `TLSConfiguration.httpServer`); nil for plain `http://`.
+    /// - Note: never switches. Any thread; the server then belongs to the hub that starts it.
+    public init(
+        host: String = "", port: Int, configuration: Configuration = Configuration(), tls: TLSConfiguration? = nil,
+        handler: @escaping Handler
+    ) {
         self.host = host
         self.requestedPort = port
         self.configuration = configuration
+        self.tls = tls
         self.handler = handler
         self.accessLog = configuration.accessLog
     }
 
     /// A server whose requests go through `router`.
-    public convenience init(host: String = "", port: Int, configuration: Configuration = Configuration(), router: Router) {
-        self.init(host: host, port: port, configuration: configuration) { try router.handle($0) }
+    /// - Note: never switches. Any thread.
+    public convenience init(
+        host: String = "", port: Int, configuration: Configuration = Configuration(), tls: TLSConfiguration? = nil,
+        router: Router
+    ) {
+        self.init(host: host, port: port, configuration: configuration, tls: tls) { try router.handle($0) }
     }
 
     /// The port listened on, once started.
@@ -101,10 +130,13 @@ public final class HTTPServer {
     public var connectionCount: Int { connections.count }
 
     /// Binds, listens and starts accepting in a greenlet of its own; returns at once.
-    /// - Throws: `SocketError` (`addressInUse`, `resolutionFailed`...). A second call does nothing.
+    /// - Throws: `SocketError` (`addressInUse`, `resolutionFailed`...);
+    ///   `TLSError.invalidConfiguration` for a client TLS configuration or one
+    ///   whose ALPN offers a protocol other than HTTP/1.x. A second call does nothing.
     /// - Note: switches only to resolve a host name. Same hub as every other call.
     public func start() throws {
         if server != nil { return }
+        if let tls { try HTTPServer.check(tls) }
         let address = try Resolver.resolve(host: host, port: requestedPort, kind: .stream)[0]
         let listener = try HTTPServer.listen(on: address, configuration: configuration)
         let server = StreamServer(listening: listener) { [unowned self] socket, peer in
@@ -154,10 +186,14 @@ public final class HTTPServer {
 
     private func serve(_ socket: Socket, _ peer: SocketAddress) throws {
         try? socket.setNoDelay()
-        let connection = ServerConnection(server: self, stream: socket, peer: peer)
+        let tlsStream = try tls.map { try TLSStream(server: socket, configuration: $0) }
+        defer { tlsStream?.close() }
+        let connection = ServerConnection(server: self, stream: tlsStream ?? socket, peer: peer)
         let key = ObjectIdentifier(connection)
+        // Counted from the start (a handshake holds a greenlet and a descriptor too).
         connections[key] = connection
         defer { connections[key] = nil }
+        if let tlsStream, try !handshake(tlsStream, peer) { return }
         if let max = configuration.maxConnections, connections.count > max {
             try connection.refuseBusy()
             return

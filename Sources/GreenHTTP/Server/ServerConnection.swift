@@ -1,6 +1,7 @@
 import CHTTPParser
 import Glibc
 import Green
+import GreenTLS
 import HTTPTypes
 import Logging
 
@@ -24,7 +25,9 @@ import Logging
 /// connections never notice.
 final class ServerConnection {
     unowned let server: HTTPServer
-    let stream: any HTTPStream
+    let stream: any ByteStream
+    /// The same stream when the connection is TLS (https), else nil.
+    let tls: TLSStream?
     let peer: SocketAddress?
     private let parser: MessageParser
     private let input = InputBuffer()
@@ -39,9 +42,10 @@ final class ServerConnection {
     /// Set when the connection must close after the current response.
     private var mustClose = false
 
-    init(server: HTTPServer, stream: any HTTPStream, peer: SocketAddress?) {
+    init(server: HTTPServer, stream: any ByteStream, peer: SocketAddress?) {
         self.server = server
         self.stream = stream
+        tls = stream as? TLSStream
         self.peer = peer
         configuration = server.configuration
         parser = MessageParser(
@@ -64,6 +68,9 @@ final class ServerConnection {
             try serveRequests()
         } catch let e as SocketError where e.isDisconnect || e == .timedOut {
             // The client went away or stalled while we wrote: nothing to tell it.
+        } catch let e as TLSError {
+            // The client closed without close_notify, or broke the session: nothing to tell it either.
+            HTTPServer.logger.debug("TLS connection from \(peer.map { "\($0)" } ?? "-") ended: \(e)")
         }
     }
 
@@ -86,6 +93,10 @@ final class ServerConnection {
                         from: stream,
                         deadline: .now + (first ? configuration.headerTimeout : configuration.keepAliveTimeout))
                 } catch let e as SocketError where e == .timedOut || e.isDisconnect {
+                    isIdle = false
+                    return
+                } catch TLSError.truncated {
+                    // Many clients close a kept-alive TLS connection without close_notify.
                     isIdle = false
                     return
                 }
@@ -212,7 +223,7 @@ final class ServerConnection {
         if parser.isUpgrade { mustClose = true }  // answered as plain HTTP, then closed
         var target = parser.target
         if !target.hasPrefix("/") && target != "*" { target = ServerConnection.originForm(of: target) }
-        let head = HTTPRequest(method: method, scheme: nil, authority: host, path: target, headerFields: fields)
+        let head = HTTPRequest(method: method, scheme: tls == nil ? nil : "https", authority: host, path: target, headerFields: fields)
         return Request(head: head, version: version, peer: peer, connection: self, sequence: sequence)
     }
 
@@ -245,6 +256,10 @@ final class ServerConnection {
             HTTPServer.logger.error("\(request.method) \(request.path): \(e)")
             return ServerConnection.errorResponse(.internalServerError, "")
         } catch let e as SocketError where e.isDisconnect {
+            mustClose = true
+            return ServerConnection.errorResponse(.badRequest, "")
+        } catch is TLSError {
+            // The session broke while the handler read the body.
             mustClose = true
             return ServerConnection.errorResponse(.badRequest, "")
         } catch {
@@ -385,6 +400,8 @@ final class ServerConnection {
                 throw GreenletExit()
             } catch let e as SocketError where e.isDisconnect || e == .timedOut {
                 throw e
+            } catch let e as TLSError {
+                throw e
             } catch {
                 HTTPServer.logger.error("\(request.method) \(request.path): the body stream failed: \(error)")
                 try? output.flush(to: stream, timeout: configuration.writeTimeout)
@@ -424,7 +441,16 @@ final class ServerConnection {
     /// moment, so closing with unread bytes does not reset the connection
     /// before the client has read the response (nginx's lingering close).
     private func lingeringClose() {
-        guard let socket = stream as? Socket, !socket.isClosed else { return }
+        let socket: Socket
+        if let tls {
+            socket = tls.socket
+            guard !socket.isClosed else { return }
+            // close_notify first, so the client reads a clean end after the response.
+            try? tls.shutdown(timeout: configuration.lingerTimeout)
+        } else {
+            guard let plain = stream as? Socket, !plain.isClosed else { return }
+            socket = plain
+        }
         try? socket.shutdown(.write)
         let deadline = ContinuousClock.now + configuration.lingerTimeout
         var dropped = input.count

@@ -11,13 +11,13 @@ public final class BodyWriter {
     enum Framing { case chunked, length(Int), untilClose, none }
 
     private let output: OutputBuffer
-    private let stream: any HTTPStream
+    private let stream: any ByteStream
     private let framing: Framing
     private let timeout: Duration?
     /// Body bytes written so far.
     public private(set) var bytesWritten = 0
 
-    init(output: OutputBuffer, stream: any HTTPStream, framing: Framing, timeout: Duration?) {
+    init(output: OutputBuffer, stream: any ByteStream, framing: Framing, timeout: Duration?) {
         self.output = output
         self.stream = stream
         self.framing = framing

@@ -42,7 +42,7 @@ final class InputBuffer {
     /// - Returns: false at the end of the stream.
     /// - Throws: the stream's errors (`SocketError.timedOut` at `deadline`); injected errors.
     /// - Note: switches while nothing has arrived.
-    func fill(from stream: any HTTPStream, deadline: ContinuousClock.Instant?) throws -> Bool {
+    func fill(from stream: any ByteStream, deadline: ContinuousClock.Instant?) throws -> Bool {
         if end == capacity {
             if start == 0 { return true }  // full: the caller must parse first
             storage.copyMemory(from: storage + start, byteCount: end - start)

@@ -56,7 +56,7 @@ final class OutputBuffer {
     /// - Throws: the stream's errors; `SocketError.timedOut` after `timeout`; injected errors.
     ///   On an error the buffer is dropped (the connection is done for).
     /// - Note: switches while the stream is full.
-    func flush(to stream: any HTTPStream, timeout: Duration?) throws {
+    func flush(to stream: any ByteStream, timeout: Duration?) throws {
         guard !bytes.isEmpty else { return }
         defer { bytes.removeAll(keepingCapacity: true) }
         try bytes.withUnsafeBytes { try stream.sendAll($0, timeout: timeout) }
