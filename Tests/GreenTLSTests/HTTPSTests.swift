@@ -3,6 +3,7 @@ import Glibc
 import Green
 import GreenHTTP
 import GreenTLS
+import GreenTestSupport
 import Testing
 
 /// GreenHTTP over TLS: Green's HTTPS server against curl, Green's HTTPS client
@@ -373,34 +374,23 @@ import Testing
 
     @Test func helloHTTPSampleServesHTTPS() throws {
         let certs = try TestCertificates.shared()
-        let hello = Process()
-        hello.executableURL = builtProduct("HelloHTTP")
-        hello.arguments = ["--host", "127.0.0.1", "--port", "0", "--no-access-log",
-                           "--tls-cert", certs.server, "--tls-key", certs.serverKey]
-        let out = Pipe()
-        hello.standardOutput = out
-        hello.standardError = FileHandle.nullDevice
-        try hello.run()
+        let hello = try ChildProcess(builtProduct("HelloHTTP").path,
+                                     ["--host", "127.0.0.1", "--port", "0", "--no-access-log",
+                                      "--tls-cert", certs.server, "--tls-key", certs.serverKey],
+                                     stdout: .pipe, stderr: .null)
         defer {
             if hello.isRunning {
-                hello.terminate()
-                hello.waitUntilExit()
+                try? hello.kill(SIGKILL)
+                _ = try? hello.waitUntilExit()
             }
         }
         // "Serving on https://127.0.0.1:PORT/"
-        var banner = Data()
-        while !banner.contains(10) {
-            let more = out.fileHandleForReading.availableData
-            if more.isEmpty { break }
-            banner.append(more)
-        }
-        let line = String(decoding: banner, as: UTF8.self)
+        let line = try hello.readLine() ?? ""
         #expect(line.hasPrefix("Serving on https://"))
         let port = try #require(Int(line.split(separator: ":").last?.filter(\.isNumber) ?? ""))
         let text = try green { try client(certs).get("https://localhost:\(port)/", timeout: .seconds(30)).text }
         #expect(text == "Hello Cruel World!")
-        kill(hello.processIdentifier, SIGTERM)
-        hello.waitUntilExit()
-        #expect(hello.terminationStatus == 0)
+        try hello.kill(SIGTERM)
+        #expect(try hello.waitUntilExit() == .exited(0))
     }
 }
