@@ -1,3 +1,5 @@
+import Glibc
+
 /// Worker Tasks that run the bodies of `awaitAsync`, kept between calls.
 ///
 /// Why: creating a Swift Task per call costs more than the rest of a call
@@ -33,13 +35,13 @@ final class BridgeLane: @unchecked Sendable {
     let hub: Hub
     /// Where workers run.
     let executor: any TaskExecutor
-    /// The hub's own executor when the workers run on this hub (inline runs).
-    let hubExecutor: HubExecutor?
+    /// The workers' executor when they run on this hub (inline runs).
+    let hubExecutor: HubTaskExecutor?
     private let idleCap: Int
     @exclusivity(unchecked)
     private var idle: [BridgeWorker] = []
 
-    init(hub: Hub, executor: any TaskExecutor, hubExecutor: HubExecutor?, idleCap: Int = BridgeLane.idleCap) {
+    init(hub: Hub, executor: any TaskExecutor, hubExecutor: HubTaskExecutor?, idleCap: Int = BridgeLane.idleCap) {
         self.hub = hub
         self.executor = executor
         self.hubExecutor = hubExecutor
@@ -138,15 +140,46 @@ final class BridgeLanes {
     /// use a worker each.
     static let otherCap = 8
 
+    /// The hub's public executor: a preference for it means the hub's lane.
+    private let hubExecutorID: ObjectIdentifier
+
     init(hub: Hub) {
-        let ex = hub.executor
+        let ex = HubTaskExecutor(hub: hub)
         hubLane = BridgeLane(hub: hub, executor: ex, hubExecutor: ex)
+        hubExecutorID = ObjectIdentifier(hub.executor)
     }
 
-    /// The lanes of `hub` (hub thread).
+    /// The lanes of `hub` (hub thread): from a thread-specific slot (a hub
+    /// belongs to one thread and a thread has one hub at a time), else from
+    /// the hub's locals, which own them.
     @inline(__always)
     static func of(_ hub: Hub) -> BridgeLanes {
-        hub.local(BridgeLanes.self) { BridgeLanes(hub: hub) }
+        if let raw = pthread_getspecific(slot) {
+            let lanes = Unmanaged<BridgeLanes>.fromOpaque(raw).takeUnretainedValue()
+            if lanes.hubLane.hub === hub { return lanes }
+        }
+        return ofSlow(hub)
+    }
+
+    @inline(never)
+    private static func ofSlow(_ hub: Hub) -> BridgeLanes {
+        let lanes = hub.local(BridgeLanes.self) { BridgeLanes(hub: hub) }
+        pthread_setspecific(slot, Unmanaged.passUnretained(lanes).toOpaque())
+        return lanes
+    }
+
+    /// The thread's lanes, unretained; cleared when they go (with their hub,
+    /// on its thread), so it never points at freed lanes.
+    private static let slot: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    deinit {
+        if let raw = pthread_getspecific(BridgeLanes.slot), raw == Unmanaged.passUnretained(self).toOpaque() {
+            pthread_setspecific(BridgeLanes.slot, nil)
+        }
     }
 
     /// The lane for an executor preference (nil: the hub's own executor).
@@ -158,7 +191,7 @@ final class BridgeLanes {
 
     private func otherLane(_ preference: any TaskExecutor) -> BridgeLane {
         let id = ObjectIdentifier(preference)
-        if id == ObjectIdentifier(hubLane.executor) { return hubLane }
+        if id == hubExecutorID || id == ObjectIdentifier(hubLane.executor) { return hubLane }
         for entry in others where entry.id == id { return entry.lane }
         if others.count >= BridgeLanes.otherCap {
             return BridgeLane(hub: hubLane.hub, executor: preference, hubExecutor: nil, idleCap: 0)

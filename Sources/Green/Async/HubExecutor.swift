@@ -1,4 +1,3 @@
-import CGreenContext
 import Glibc
 import Logging
 
@@ -38,51 +37,17 @@ public final class HubExecutor: SerialExecutor, TaskExecutor, @unchecked Sendabl
     /// The hub the jobs run on.
     public let hub: Hub
 
-    /// Set by `runInline` (hub thread only) while it wants the next job
-    /// enqueued from the hub's thread for itself.
-    @exclusivity(unchecked)
-    private var capturing = false
-    @exclusivity(unchecked)
-    private var captured: UnownedJob?
-
     init(hub: Hub) { self.hub = hub }
 
     /// Schedules `job` on the hub. Any thread; never blocks, never switches.
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        if capturing && hub.isOnHubThread {
-            capturing = false
-            captured = job
-            return
-        }
         let accepted = hub.enqueue { [self] in
             job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
         }
         if !accepted {
             Hub.logger.error("a Swift job was enqueued on a hub whose thread has ended; it was dropped")
         }
-    }
-
-    /// Hub thread, outside any Task: calls `schedule` (which resumes or starts
-    /// a Task that prefers this executor) and runs the job that it enqueues
-    /// here and now, on the calling greenlet's stack, instead of queuing it
-    /// for the hub greenlet. The job runs as the hub greenlet would run it: the
-    /// hub greenlet is the thread's current greenlet meanwhile, so a blocking
-    /// green call inside it throws `GreenError.blockingInHub` instead of
-    /// switching (which Swift's per-thread task state forbids), and green work
-    /// it starts (`Green.run`, `spawn`) goes to this hub. The job runs until
-    /// the Task first suspends or ends; the caller goes on after that.
-    /// Does not switch.
-    func runInline(_ schedule: () -> Void) {
-        capturing = true
-        schedule()
-        capturing = false
-        guard let job = captured else { return }
-        captured = nil
-        let caller = green_get_current()
-        green_set_current(hub.hot.pointee.hubRecord)
-        job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
-        green_set_current(caller)
     }
 
     /// This executor as Swift's runtime refers to it.
