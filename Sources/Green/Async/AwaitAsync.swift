@@ -48,27 +48,12 @@ public func awaitAsync<T: Sendable>(
     executorPreference: (any TaskExecutor)? = nil,
     _ body: @escaping @Sendable () async throws -> T
 ) throws -> T {
-    // Inlinable so that the caller's module specializes it (and AsyncCall<T>):
-    // no generic metadata is looked up per call. The rest is not generic.
-    let call = AsyncCall<T>(body)
+    // Inlinable, so the caller's module specializes the two closures below;
+    // the call itself is not generic: no generic metadata is looked up, made
+    // or destroyed per call.
+    let call = BridgeCall(
+        invoke: { call in call.storeValue(try await body()) },
+        dropValue: { $0.assumingMemoryBound(to: T.self).deinitialize(count: 1) })
     try call.perform(timeout: timeout, executorPreference: executorPreference)
-    return call.value.unsafelyUnwrapped
-}
-
-/// One `awaitAsync` in flight (see `BridgeCall`): the body and its value.
-/// Created in the caller's module, specialized, so `invoke` captures nothing.
-@usableFromInline
-final class AsyncCall<T: Sendable>: BridgeCall, @unchecked Sendable {
-    @usableFromInline let body: @Sendable () async throws -> T
-    /// Written by the worker, read by the caller after `deliver`.
-    @usableFromInline var value: T?
-
-    @inlinable
-    init(_ body: @escaping @Sendable () async throws -> T) {
-        self.body = body
-        super.init(invoke: { call in
-            let call = unsafeDowncast(call, to: AsyncCall<T>.self)
-            call.value = try await call.body()
-        })
-    }
+    return call.takeValue(as: T.self)
 }

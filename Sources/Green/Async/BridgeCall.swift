@@ -1,26 +1,38 @@
 import CLibev
 
-/// One `awaitAsync` in flight, without its value type: the greenlet waiting,
-/// the worker Task running the body, and how the wait ended. `AsyncCall<T>`
-/// adds the body and the value; everything here is non-generic so that no
-/// generic metadata is looked up per call.
+/// One `awaitAsync` in flight: the greenlet waiting, the worker Task running
+/// the body, the body's outcome, and how the wait ended.
+///
+/// Not generic: the generic parts are two closures that `awaitAsync`, inlined
+/// and specialized in the caller's module, hands over, and the value is kept
+/// in raw storage (inline when it fits in four words, else in an allocation).
+/// A generic class would look up its metadata, and that of `Optional<T>` in
+/// its deinit, on every call.
 ///
 /// Threads: `invoke` runs in the worker Task (on the hub's thread for the
-/// hub's lane, on Swift's pool for others). Every other property is read and
-/// written on the hub's thread only: by the waiting greenlet, and by `deliver`,
-/// which runs on the hub (directly when the worker ends the body on the hub's
-/// thread, else as a `ThreadsafeJob`, whose queue orders the worker's writes of
-/// the outcome before the hub's reads).
+/// hub's lane, on Swift's pool for others) and writes the value or `error`.
+/// Every other property is read and written on the hub's thread only: by the
+/// waiting greenlet, and by `deliver`, which runs on the hub (directly when
+/// the worker ends the body on the hub's thread, else as a `ThreadsafeJob`,
+/// whose queue orders the worker's writes before the hub's reads).
 ///
 /// Loop reference: while the greenlet is parked the call holds one reference
 /// on the hub's libev loop (`ev_ref`), so a hub whose only work is this call
 /// does not report `wouldBlockForever`; it is released exactly once, by
 /// `deliver` or by `abandon`.
 @usableFromInline
-class BridgeCall: ThreadsafeJob, @unchecked Sendable {
-    /// Runs the body and stores its value (set by `AsyncCall<T>`, specialized
-    /// in the caller's module, so it captures nothing).
+final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
+    /// Runs the body and stores its value (`storeValue`).
     let invoke: @Sendable (BridgeCall) async throws -> Void
+    /// Destroys a value stored and never taken (a late one).
+    private let dropValue: (UnsafeMutableRawPointer) -> Void
+    /// The value: inline when it fits, else at `valueBox`.
+    @usableFromInline @exclusivity(unchecked)
+    var valueWords: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    @usableFromInline @exclusivity(unchecked)
+    var valueBox: UnsafeMutableRawPointer?
+    @usableFromInline @exclusivity(unchecked)
+    var hasValue = false
     /// What the body threw.
     var error: (any Error)?
     /// The lane whose worker runs the call.
@@ -30,7 +42,7 @@ class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     var worker: BridgeWorker?
     var nextCall: UnsafeContinuation<BridgeCall?, Never>?
     private var waiter: AnyGreenlet?
-    /// The outcome is in (`error`, or the value of the subclass).
+    /// The outcome is in (`error`, or the value).
     private(set) var finished = false
     /// The waiter gave up; whatever the body returns is dropped.
     private var abandoned = false
@@ -38,18 +50,63 @@ class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     private var loopRef = false
 
     @usableFromInline
-    init(invoke: @escaping @Sendable (BridgeCall) async throws -> Void) {
+    init(invoke: @escaping @Sendable (BridgeCall) async throws -> Void,
+         dropValue: @escaping (UnsafeMutableRawPointer) -> Void) {
         self.invoke = invoke
+        self.dropValue = dropValue
+    }
+
+    /// Whether a `T` is kept in `valueWords`.
+    @inlinable
+    static func fitsInline<T>(_: T.Type) -> Bool {
+        MemoryLayout<T>.size <= 32 && MemoryLayout<T>.alignment <= 8
+    }
+
+    /// Worker: keeps the body's value.
+    @inlinable
+    func storeValue<T>(_ value: T) {
+        if BridgeCall.fitsInline(T.self) {
+            withUnsafeMutableBytes(of: &valueWords) { $0.baseAddress!.initializeMemory(as: T.self, to: value) }
+        } else {
+            let box = UnsafeMutableRawPointer.allocate(
+                byteCount: MemoryLayout<T>.size, alignment: MemoryLayout<T>.alignment)
+            box.initializeMemory(as: T.self, to: value)
+            valueBox = box
+        }
+        hasValue = true
+    }
+
+    /// The caller, after `perform` returned: moves the value out.
+    @inlinable
+    func takeValue<T>(as _: T.Type) -> T {
+        hasValue = false
+        if let box = valueBox {
+            valueBox = nil
+            defer { box.deallocate() }
+            return box.assumingMemoryBound(to: T.self).move()
+        }
+        return withUnsafeMutableBytes(of: &valueWords) { $0.baseAddress!.assumingMemoryBound(to: T.self).move() }
+    }
+
+    deinit {
+        guard hasValue else { return }
+        if let box = valueBox {
+            dropValue(box)
+            box.deallocate()
+        } else {
+            let drop = dropValue
+            withUnsafeMutableBytes(of: &valueWords) { drop($0.baseAddress!) }
+        }
     }
 
     /// Hands the call to a worker and parks the calling greenlet until the
-    /// body's outcome is in; on return the subclass holds the value.
+    /// body's outcome is in; on return the call holds the value.
     /// - Throws: what the body threw; `AsyncBridgeError.calledInsideTask`, `GreenError.blockingInHub`,
     ///   `GreenError.negativeTimeout`, `Timeout`, an error injected into the
     ///   caller (kill, a started `Timeout`).
     /// - Note: switches (unless the body ends before its first suspension).
     @usableFromInline
-    final func perform(timeout: Duration?, executorPreference: (any TaskExecutor)?) throws {
+    func perform(timeout: Duration?, executorPreference: (any TaskExecutor)?) throws {
         if isInsideSwiftTask { throw AsyncBridgeError.calledInsideTask }
         let timeout = try validated(timeout)
         let hub = Hub.current
@@ -110,7 +167,7 @@ class BridgeCall: ThreadsafeJob, @unchecked Sendable {
 
     /// Hub thread: the body is done. Wakes the waiter unless it left, and
     /// gives the worker back to its lane (or ends it).
-    final func deliver() {
+    func deliver() {
         let lane = self.lane!
         let worker = self.worker
         let next = self.nextCall
@@ -128,5 +185,5 @@ class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     }
 
     /// Another thread: the worker finished the body there.
-    override final func run() { deliver() }
+    override func run() { deliver() }
 }
