@@ -48,12 +48,17 @@ public func awaitAsync<T: Sendable>(
     executorPreference: (any TaskExecutor)? = nil,
     _ body: @escaping @Sendable () async throws -> T
 ) throws -> T {
-    // Inlinable, so the caller's module specializes the two closures below;
-    // the call itself is not generic: no generic metadata is looked up, made
-    // or destroyed per call.
+    // Inlinable, so the caller's module specializes the closures below and
+    // they capture nothing; the call itself is not generic: no generic
+    // metadata is looked up, made or destroyed per call. `body` travels in the
+    // call's value storage until the worker takes it (no closure context to
+    // allocate for it).
     let call = BridgeCall(
-        invoke: { call in call.storeValue(try await body()) },
+        invoke: { call in
+            let body = call.takeBody(as: (@Sendable () async throws -> T).self)
+            call.storeValue(try await body())
+        },
         dropValue: { $0.assumingMemoryBound(to: T.self).deinitialize(count: 1) })
-    try call.perform(timeout: timeout, executorPreference: executorPreference)
+    try call.perform(timeout: timeout, executorPreference: executorPreference) { $0.storeBody(body) }
     return call.takeValue(as: T.self)
 }

@@ -33,6 +33,9 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     var valueBox: UnsafeMutableRawPointer?
     @usableFromInline @exclusivity(unchecked)
     var hasValue = false
+    /// The storage holds the body (before the worker takes it), not a value.
+    @usableFromInline @exclusivity(unchecked)
+    var holdsBody = false
     /// What the body threw.
     var error: (any Error)?
     /// The lane whose worker runs the call.
@@ -88,8 +91,25 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
         return withUnsafeMutableBytes(of: &valueWords) { $0.baseAddress!.assumingMemoryBound(to: T.self).move() }
     }
 
+    /// Before the worker starts: keeps the body (a closure, two words) in the
+    /// value storage, for `invoke` to take.
+    @inlinable
+    func storeBody<F>(_ body: F) {
+        withUnsafeMutableBytes(of: &valueWords) { $0.baseAddress!.initializeMemory(as: F.self, to: body) }
+        holdsBody = true
+    }
+
+    /// Worker, first thing: takes the body out of the value storage.
+    @inlinable
+    func takeBody<F>(as _: F.Type) -> F {
+        holdsBody = false
+        return withUnsafeMutableBytes(of: &valueWords) { $0.baseAddress!.assumingMemoryBound(to: F.self).move() }
+    }
+
     deinit {
-        guard hasValue else { return }
+        // (`holdsBody` here would mean the worker never ran: its Task, which
+        // holds the call, leaked with it; nothing to drop then.)
+        guard hasValue, !holdsBody else { return }
         if let box = valueBox {
             dropValue(box)
             box.deallocate()
@@ -99,14 +119,17 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
         }
     }
 
-    /// Hands the call to a worker and parks the calling greenlet until the
-    /// body's outcome is in; on return the call holds the value.
+    /// Hands the call to a worker (`stageBody` puts the body in the call
+    /// first) and parks the calling greenlet until the body's outcome is in;
+    /// on return the call holds the value.
     /// - Throws: what the body threw; `AsyncBridgeError.calledInsideTask`, `GreenError.blockingInHub`,
     ///   `GreenError.negativeTimeout`, `Timeout`, an error injected into the
     ///   caller (kill, a started `Timeout`).
     /// - Note: switches (unless the body ends before its first suspension).
     @usableFromInline
-    func perform(timeout: Duration?, executorPreference: (any TaskExecutor)?) throws {
+    func perform(
+        timeout: Duration?, executorPreference: (any TaskExecutor)?, stageBody: (BridgeCall) -> Void
+    ) throws {
         if isInsideSwiftTask { throw AsyncBridgeError.calledInsideTask }
         let timeout = try validated(timeout)
         let hub = Hub.current
@@ -116,6 +139,7 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
         let lane = BridgeLanes.of(hub).lane(for: executorPreference)
         self.lane = lane
         waiter = me
+        stageBody(self)  // nothing throws from here until the worker took it
         lane.start(self)
         if !finished {
             ev_ref(hub.loop)
