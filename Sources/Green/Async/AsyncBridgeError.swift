@@ -23,10 +23,16 @@ public enum AsyncBridgeError: Error, Equatable, Sendable, CustomStringConvertibl
 }
 
 /// Whether the calling code runs inside a Swift `Task` (directly in an async
-/// function, or in synchronous code it called). Asks Swift's runtime for the
-/// thread's current task directly (what `withUnsafeCurrentTask` does through
-/// a generic function, at several times the cost on this per-call path).
+/// function, or in synchronous code it called).
+/// (A switch, not `!= nil`: comparing the optional would look up the metadata
+/// of `Optional<UnsafeCurrentTask>` on every call. Not `_getCurrentAsyncTask()`:
+/// it returns the task unretained while Swift releases what it returns.)
 @inline(__always)
 var isInsideSwiftTask: Bool {
-    _getCurrentAsyncTask() != nil
+    withUnsafeCurrentTask { task in
+        switch task {
+        case .some: return true
+        case .none: return false
+        }
+    }
 }
