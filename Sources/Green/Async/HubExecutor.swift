@@ -16,7 +16,8 @@ import Logging
 /// ```
 ///
 /// How a job runs: `enqueue` hands it to the hub. From the hub's own thread it
-/// joins the hub's local callbacks (no atomic operation, no wake-up); from any
+/// joins the executor's queue of local jobs, which one hub callback runs per
+/// batch (no atomic operation, no wake-up, no allocation per job); from any
 /// other thread it enters through the hub's thread-safe entry
 /// (`runThreadsafe`), which wakes the loop. The hub greenlet runs it between
 /// greenlets, before it next polls libev, and the job runs until it suspends:
@@ -37,12 +38,21 @@ public final class HubExecutor: SerialExecutor, TaskExecutor, @unchecked Sendabl
     /// The hub the jobs run on.
     public let hub: Hub
 
-    init(hub: Hub) { self.hub = hub }
+    /// Jobs enqueued from the hub's own thread.
+    private var local: HubJobQueue!
+
+    init(hub: Hub) {
+        self.hub = hub
+        local = HubJobQueue(hub: hub) { [unowned(unsafe) self] job in
+            job.runSynchronously(isolatedTo: self.asUnownedSerialExecutor(), taskExecutor: self.asUnownedTaskExecutor())
+        }
+    }
 
     /// Schedules `job` on the hub. Any thread; never blocks, never switches.
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        let accepted = hub.enqueue { [self] in
+        if hub.isOnHubThread { return local.append(job) }
+        let accepted = hub.runThreadsafe { [self] in
             job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
         }
         if !accepted {

@@ -22,7 +22,15 @@ final class HubTaskExecutor: TaskExecutor, @unchecked Sendable {
     @exclusivity(unchecked)
     private var captured: UnownedJob?
 
-    init(hub: Hub) { self.hub = hub }
+    /// Jobs enqueued from the hub's own thread.
+    private var local: HubJobQueue!
+
+    init(hub: Hub) {
+        self.hub = hub
+        local = HubJobQueue(hub: hub) { [unowned(unsafe) self] job in
+            job.runSynchronously(on: self.asUnownedTaskExecutor())
+        }
+    }
 
     /// Schedules `job` on the hub. Any thread; never blocks, never switches.
     func enqueue(_ job: consuming ExecutorJob) {
@@ -33,8 +41,7 @@ final class HubTaskExecutor: TaskExecutor, @unchecked Sendable {
                 captured = job
                 return
             }
-            hub.runCallback { [self] in job.runSynchronously(on: asUnownedTaskExecutor()) }
-            return
+            return local.append(job)
         }
         let accepted = hub.runThreadsafe { [self] in job.runSynchronously(on: asUnownedTaskExecutor()) }
         if !accepted {
