@@ -26,6 +26,18 @@ import Logging
 /// Jobs run one at a time, in the order they arrived from each thread: the
 /// executor is serial.
 ///
+/// Jobs run as nonisolated Task code on this task executor
+/// (`runSynchronously(on:)`), not isolated to the serial executor, although
+/// the same `enqueue` gets both kinds (Swift gives no way to tell them
+/// apart): a Task that prefers the hub then moves between nonisolated async
+/// functions with no new job, and a call into an actor on the hub returns to
+/// its nonisolated caller with none; only a hop into an actor (even the same
+/// one) takes a trip through `enqueue`. Mutual exclusion does not depend on
+/// it: every job of this executor runs on the hub's thread, one at a time,
+/// and Swift's runtime never runs an actor with a custom executor inline.
+/// Isolation checks (`assumeIsolated`, `preconditionIsolated`) fall back to
+/// `checkIsolated()`, which checks the thread.
+///
 /// Isolation: green code runs on the same thread and never at the same time as
 /// a job, so `actor.assumeIsolated { ... }` is sound in a greenlet of the
 /// actor's hub (`checkIsolated()` checks the thread).
@@ -44,7 +56,7 @@ public final class HubExecutor: SerialExecutor, TaskExecutor, @unchecked Sendabl
     init(hub: Hub) {
         self.hub = hub
         local = HubJobQueue(hub: hub) { [unowned(unsafe) self] job in
-            job.runSynchronously(isolatedTo: self.asUnownedSerialExecutor(), taskExecutor: self.asUnownedTaskExecutor())
+            job.runSynchronously(on: self.asUnownedTaskExecutor())
         }
     }
 
@@ -53,7 +65,7 @@ public final class HubExecutor: SerialExecutor, TaskExecutor, @unchecked Sendabl
         let job = UnownedJob(job)
         if hub.isOnHubThread { return local.append(job) }
         let accepted = hub.runThreadsafe { [self] in
-            job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+            job.runSynchronously(on: asUnownedTaskExecutor())
         }
         if !accepted {
             Hub.logger.error("a Swift job was enqueued on a hub whose thread has ended; it was dropped")
