@@ -8,10 +8,10 @@
 /// }
 /// ```
 ///
-/// Where `body` runs: by default on the calling greenlet's hub, through the
-/// hub's executor (`Hub.executor`): on the hub's thread, as the hub greenlet
-/// would run it, so async work that is already on that hub (an actor using
-/// its executor, the Task's own steps) costs no cross-thread wake-up, and
+/// Where `body` runs: by default on the calling greenlet's hub, as jobs of
+/// `Hub.executor` run: on the hub's thread, as the hub greenlet would run
+/// it, so async work that is already on that hub (an actor using its
+/// executor, the Task's own steps) costs no cross-thread wake-up, and
 /// awaits that resume elsewhere come back through the hub's thread-safe
 /// entry. Its first step runs at once, on the caller's stack: a body that
 /// returns before it first suspends costs no greenlet switch. Pass

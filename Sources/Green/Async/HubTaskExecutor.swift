@@ -1,14 +1,17 @@
 import CGreenContext
 
 /// The task executor of a hub's `awaitAsync` workers (see `BridgeLane`): runs
-/// their jobs on the hub's thread, as `HubExecutor` does, but as plain
-/// nonisolated Task code (`runSynchronously(on:)`), not isolated to the hub's
-/// serial executor. So a worker's hops between nonisolated async functions
-/// (into the body, out of it) need no new job: Swift's runtime switches only
-/// when the isolation or the task executor changes, and both stay the same.
+/// their jobs on the hub's thread as plain nonisolated Task code
+/// (`runSynchronously(on:)`), as `HubExecutor` runs its jobs, so a worker's
+/// hops between nonisolated async functions (into the body, out of it) need
+/// no new job: Swift's runtime switches only when the isolation or the task
+/// executor changes, and neither does.
 ///
-/// Internal: users give Tasks and actors `Hub.executor`; this one exists so
-/// that `awaitAsync`'s workers do not pay one trip through the hub per await.
+/// Why not `Hub.executor` itself: `runInline` takes the next job enqueued on
+/// the hub's thread for itself; on an executor that only workers use, that
+/// job can only be the worker it resumes, which is evident rather than argued
+/// (during a resume nothing else enqueues anyway). Internal: users give Tasks
+/// and actors `Hub.executor`.
 ///
 /// Thread-safety: `enqueue` from any thread (as `HubExecutor.enqueue`);
 /// `runInline` on the hub's thread only.
