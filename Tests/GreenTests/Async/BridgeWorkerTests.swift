@@ -101,6 +101,30 @@ struct WideTracked: Sendable {
         #expect(sum == 2 * (0..<100).reduce(0, +))
     }
 
+    @Test func abandonedAndFinishedCallsMixedLeaveWorkersSound() async throws {
+        let ok = try await Green.run { () -> Bool in
+            for i in 0..<300 {
+                let preference: (any TaskExecutor)? = i % 2 == 0 ? nil : globalConcurrentExecutor
+                do {
+                    // Zero timeout: abandoned unless the body ends in its first step.
+                    let got = try awaitAsync(timeout: i % 3 == 0 ? .zero : nil, executorPreference: preference) {
+                        await Task.yield()
+                        return i
+                    }
+                    if got != i { return false }
+                } catch is Timeout {}
+            }
+            for i in 0..<50 {
+                for preference in [nil, globalConcurrentExecutor] as [(any TaskExecutor)?] {
+                    let (value, cancelled) = try awaitAsync(executorPreference: preference) { (i, Task.isCancelled) }
+                    if value != i || cancelled { return false }
+                }
+            }
+            return true
+        }
+        #expect(ok)
+    }
+
     @Test func aThreadWhoseHubEndsWithIdleWorkersEndsCleanly() throws {
         for _ in 0..<3 {
             let n = try runInNewThread {
