@@ -24,7 +24,15 @@ public enum AsyncBridgeError: Error, Equatable, Sendable, CustomStringConvertibl
 
 /// Whether the calling code runs inside a Swift `Task` (directly in an async
 /// function, or in synchronous code it called).
+/// (A switch, not `!= nil`: comparing the optional would look up the metadata
+/// of `Optional<UnsafeCurrentTask>` on every call. Not `_getCurrentAsyncTask()`:
+/// it returns the task unretained while Swift releases what it returns.)
 @inline(__always)
 var isInsideSwiftTask: Bool {
-    withUnsafeCurrentTask { $0 != nil }
+    withUnsafeCurrentTask { task in
+        switch task {
+        case .some: return true
+        case .none: return false
+        }
+    }
 }

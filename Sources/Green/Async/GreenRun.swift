@@ -79,12 +79,17 @@ func runGreenlet<T: Sendable>(
 ///
 /// Invariants: after the Task hands `continuation` over (before it enqueues
 /// `start`, so the hub's queue orders the write before any read), every
-/// property is touched on the hub's thread only: by `start`, `cancel` and the
-/// greenlet's link callback, all run by the hub greenlet. The continuation is
-/// resumed exactly once (`finish` takes it).
+/// property is touched on the hub's thread only: by `start`, `cancel`, the
+/// greenlet and its link callback. The continuation is resumed exactly once
+/// (`finish` takes it).
+///
+/// The greenlet is a `Greenlet<Void>` whose body catches: it hands the
+/// outcome over itself as it ends (no generic greenlet, whose metadata would
+/// be looked up per call). Its link callback covers a greenlet that never ran
+/// its body (killed before it started, or no stack for it).
 final class GreenletCall<T: Sendable>: @unchecked Sendable {
     var continuation: UnsafeContinuation<T, any Error>?
-    private var greenlet: Greenlet<T>?
+    private var greenlet: Greenlet<Void>?
     private var cancelled = false
 
     /// Hub greenlet: starts the greenlet, or answers at once.
@@ -97,11 +102,14 @@ final class GreenletCall<T: Sendable>: @unchecked Sendable {
                 return finish(.failure(error))
             }
         }
-        let g = Greenlet<T>(body)
+        let g = Greenlet<Void> { [self] in
+            do { finish(.success(try body())) } catch { finish(.failure(error)) }
+        }
         greenlet = g
-        g.link { [self] _ in
+        g.link { [self] g in
             greenlet = nil
-            if let value = g.value { finish(.success(value)) } else { finish(.failure(g.error ?? GreenletExit())) }
+            // Only when the body never ran: otherwise it has finished already.
+            finish(.failure(g.error ?? GreenletExit()))
         }
         try! g.start()
     }

@@ -16,7 +16,8 @@ import Logging
 /// ```
 ///
 /// How a job runs: `enqueue` hands it to the hub. From the hub's own thread it
-/// joins the hub's local callbacks (no atomic operation, no wake-up); from any
+/// joins the executor's queue of local jobs, which one hub callback runs per
+/// batch (no atomic operation, no wake-up, no allocation per job); from any
 /// other thread it enters through the hub's thread-safe entry
 /// (`runThreadsafe`), which wakes the loop. The hub greenlet runs it between
 /// greenlets, before it next polls libev, and the job runs until it suspends:
@@ -24,6 +25,18 @@ import Logging
 /// `GreenError.blockingInHub`), so Swift's per-thread task state stays intact.
 /// Jobs run one at a time, in the order they arrived from each thread: the
 /// executor is serial.
+///
+/// Jobs run as nonisolated Task code on this task executor
+/// (`runSynchronously(on:)`), not isolated to the serial executor, although
+/// the same `enqueue` gets both kinds (Swift gives no way to tell them
+/// apart): a Task that prefers the hub then moves between nonisolated async
+/// functions with no new job, and a call into an actor on the hub returns to
+/// its nonisolated caller with none; only a hop into an actor (even the same
+/// one) takes a trip through `enqueue`. Mutual exclusion does not depend on
+/// it: every job of this executor runs on the hub's thread, one at a time,
+/// and Swift's runtime never runs an actor with a custom executor inline.
+/// Isolation checks (`assumeIsolated`, `preconditionIsolated`) fall back to
+/// `checkIsolated()`, which checks the thread.
 ///
 /// Isolation: green code runs on the same thread and never at the same time as
 /// a job, so `actor.assumeIsolated { ... }` is sound in a greenlet of the
@@ -37,13 +50,22 @@ public final class HubExecutor: SerialExecutor, TaskExecutor, @unchecked Sendabl
     /// The hub the jobs run on.
     public let hub: Hub
 
-    init(hub: Hub) { self.hub = hub }
+    /// Jobs enqueued from the hub's own thread.
+    private var local: HubJobQueue!
+
+    init(hub: Hub) {
+        self.hub = hub
+        local = HubJobQueue(hub: hub) { [unowned(unsafe) self] job in
+            job.runSynchronously(on: self.asUnownedTaskExecutor())
+        }
+    }
 
     /// Schedules `job` on the hub. Any thread; never blocks, never switches.
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        let accepted = hub.enqueue { [self] in
-            job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+        if hub.isOnHubThread { return local.append(job) }
+        let accepted = hub.runThreadsafe { [self] in
+            job.runSynchronously(on: asUnownedTaskExecutor())
         }
         if !accepted {
             Hub.logger.error("a Swift job was enqueued on a hub whose thread has ended; it was dropped")

@@ -17,7 +17,47 @@ actor Tally {
     }
 }
 
+/// Nonisolated async work an actor awaits in the middle of a method.
+func nonisolatedStep(_ n: Int) async -> Int {
+    await Task.yield()
+    return n + 1
+}
+
+extension Tally {
+    /// Leaves the actor for nonisolated code and comes back (other calls may
+    /// run meanwhile: actors are reentrant), checking its isolation on both
+    /// sides; then adds one, with no suspension between the read and the write.
+    func roundTrip(_ n: Int) async -> Int {
+        preconditionIsolated()
+        let m = await nonisolatedStep(n)
+        preconditionIsolated()
+        let c = count
+        count = c + (m - n)
+        return m - n
+    }
+}
+
 @Suite struct HubExecutorTests {
+    @Test func actorMethodsThatLeaveAndReenterStayIsolatedAndSerial() async throws {
+        let (tally, hubThread) = try await Green.run { (Tally(executor: Hub.current.executor), UInt(pthread_self())) }
+        // Tasks on the hub and on Swift's pool, interleaving round trips.
+        let total = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<40 {
+                let preference: (any TaskExecutor)? = i % 2 == 0 ? Green.executor : nil
+                group.addTask(executorPreference: preference) {
+                    var sum = 0
+                    for _ in 0..<10 { sum += await tally.roundTrip(i) }
+                    _ = await tally.add(0)
+                    return sum
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(total == 400)
+        #expect(await tally.count == 400)
+        #expect(await tally.threads == [hubThread])
+    }
+
     @Test func anActorOnAHubRunsOnTheHubsThreadBetweenGreenlets() async throws {
         let (tally, hubThread) = try await Green.run { (Tally(executor: Hub.current.executor), UInt(pthread_self())) }
         // From async code on other threads...

@@ -1,0 +1,213 @@
+import CLibev
+
+/// One `awaitAsync` in flight: the greenlet waiting, the worker Task running
+/// the body, the body's outcome, and how the wait ended.
+///
+/// Not generic: the generic parts are two closures that `awaitAsync`, inlined
+/// and specialized in the caller's module, hands over, and the value is kept
+/// in raw storage (inline when it fits in four words, else in an allocation).
+/// A generic class would look up its metadata, and that of `Optional<T>` in
+/// its deinit, on every call.
+///
+/// Threads: `invoke` runs in the worker Task (on the hub's thread for the
+/// hub's lane, on Swift's pool for others) and writes the value or `error`.
+/// Every other property is read and written on the hub's thread only: by the
+/// waiting greenlet, and by `deliver`, which runs on the hub (directly when
+/// the worker ends the body on the hub's thread, else as a `ThreadsafeJob`,
+/// whose queue orders the worker's writes before the hub's reads).
+///
+/// Loop reference: while the greenlet is parked the call holds one reference
+/// on the hub's libev loop (`ev_ref`), so a hub whose only work is this call
+/// does not report `wouldBlockForever`; it is released exactly once, by
+/// `deliver` or by `abandon`.
+@usableFromInline
+final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
+    /// Runs the body and stores its value (`storeValue`).
+    let invoke: @Sendable (BridgeCall) async throws -> Void
+    /// Destroys a value stored and never taken (a late one).
+    private let dropValue: (UnsafeMutableRawPointer) -> Void
+    /// The value: inline when it fits, else at `valueBox`.
+    @usableFromInline @exclusivity(unchecked)
+    var valueWords: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    @usableFromInline @exclusivity(unchecked)
+    var valueBox: UnsafeMutableRawPointer?
+    @usableFromInline @exclusivity(unchecked)
+    var hasValue = false
+    /// The storage holds the body (before the worker takes it), not a value.
+    @usableFromInline @exclusivity(unchecked)
+    var holdsBody = false
+    /// What the body threw.
+    var error: (any Error)?
+    /// The lane whose worker runs the call.
+    var lane: BridgeLane!
+    /// The worker running the call (to cancel it), and, once the body is done,
+    /// the continuation it waits on for its next call.
+    var worker: BridgeWorker?
+    var nextCall: UnsafeContinuation<BridgeCall?, Never>?
+    private var waiter: AnyGreenlet?
+    /// The outcome is in (`error`, or the value).
+    private(set) var finished = false
+    /// The waiter gave up; whatever the body returns is dropped.
+    private var abandoned = false
+    /// The call holds a reference on the hub's loop (see above).
+    private var loopRef = false
+
+    @usableFromInline
+    init(invoke: @escaping @Sendable (BridgeCall) async throws -> Void,
+         dropValue: @escaping (UnsafeMutableRawPointer) -> Void) {
+        self.invoke = invoke
+        self.dropValue = dropValue
+    }
+
+    /// Whether a `T` is kept in `valueWords`.
+    @inlinable
+    static func fitsInline<T>(_: T.Type) -> Bool {
+        MemoryLayout<T>.size <= 32 && MemoryLayout<T>.alignment <= 8
+    }
+
+    /// Worker: keeps the body's value.
+    @inlinable
+    func storeValue<T>(_ value: T) {
+        if BridgeCall.fitsInline(T.self) {
+            withUnsafeMutableBytes(of: &valueWords) { $0.baseAddress!.initializeMemory(as: T.self, to: value) }
+        } else {
+            let box = UnsafeMutableRawPointer.allocate(
+                byteCount: MemoryLayout<T>.size, alignment: MemoryLayout<T>.alignment)
+            box.initializeMemory(as: T.self, to: value)
+            valueBox = box
+        }
+        hasValue = true
+    }
+
+    /// The caller, after `perform` returned: moves the value out.
+    @inlinable
+    func takeValue<T>(as _: T.Type) -> T {
+        hasValue = false
+        if let box = valueBox {
+            valueBox = nil
+            defer { box.deallocate() }
+            return box.assumingMemoryBound(to: T.self).move()
+        }
+        return withUnsafeMutableBytes(of: &valueWords) { $0.baseAddress!.assumingMemoryBound(to: T.self).move() }
+    }
+
+    /// Before the worker starts: keeps the body (a closure, two words) in the
+    /// value storage, for `invoke` to take.
+    @inlinable
+    func storeBody<F>(_ body: F) {
+        withUnsafeMutableBytes(of: &valueWords) { $0.baseAddress!.initializeMemory(as: F.self, to: body) }
+        holdsBody = true
+    }
+
+    /// Worker, first thing: takes the body out of the value storage.
+    @inlinable
+    func takeBody<F>(as _: F.Type) -> F {
+        holdsBody = false
+        return withUnsafeMutableBytes(of: &valueWords) { $0.baseAddress!.assumingMemoryBound(to: F.self).move() }
+    }
+
+    deinit {
+        // (`holdsBody` here would mean the worker never ran: its Task, which
+        // holds the call, leaked with it; nothing to drop then.)
+        guard hasValue, !holdsBody else { return }
+        if let box = valueBox {
+            dropValue(box)
+            box.deallocate()
+        } else {
+            let drop = dropValue
+            withUnsafeMutableBytes(of: &valueWords) { drop($0.baseAddress!) }
+        }
+    }
+
+    /// Hands the call to a worker (`stageBody` puts the body in the call
+    /// first) and parks the calling greenlet until the body's outcome is in;
+    /// on return the call holds the value.
+    /// - Throws: what the body threw; `AsyncBridgeError.calledInsideTask`, `GreenError.blockingInHub`,
+    ///   `GreenError.negativeTimeout`, `Timeout`, an error injected into the
+    ///   caller (kill, a started `Timeout`).
+    /// - Note: switches (unless the body ends before its first suspension).
+    @usableFromInline
+    func perform(
+        timeout: Duration?, executorPreference: (any TaskExecutor)?, stageBody: (BridgeCall) -> Void
+    ) throws {
+        if isInsideSwiftTask { throw AsyncBridgeError.calledInsideTask }
+        let timeout = try validated(timeout)
+        let hub = Hub.current
+        let me = hub.current
+        if me === hub.hubGreenlet { throw GreenError.blockingInHub }
+        try me.throwPendingError()
+        let lane = BridgeLanes.of(hub).lane(for: executorPreference)
+        self.lane = lane
+        waiter = me
+        stageBody(self)  // nothing throws from here until the worker took it
+        lane.start(self)
+        if !finished {
+            ev_ref(hub.loop)
+            loopRef = true
+            try wait(hub: hub, timeout: timeout)
+        }
+        if let error { throw error }
+    }
+
+    /// Parks the calling greenlet until `deliver`.
+    private func wait(hub: Hub, timeout: Duration?) throws {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        while !finished {
+            var left: Duration? = nil
+            if let deadline {
+                left = deadline - ContinuousClock.now
+                if left! <= .zero {
+                    abandon(hub)
+                    throw Timeout(timeout!)
+                }
+            }
+            let woken: Bool
+            do { woken = try hub.park(timeout: left) } catch {
+                if finished {
+                    // The outcome arrived first: keep it, throw the error at
+                    // the next blocking call.
+                    hub.current.pendingError = error
+                    break
+                }
+                abandon(hub)
+                throw error
+            }
+            if !woken && !finished {
+                abandon(hub)
+                throw Timeout(timeout!)
+            }
+        }
+    }
+
+    /// Hub thread: the waiting greenlet gives up. The worker is cancelled and
+    /// will not be reused; the outcome will be dropped.
+    private func abandon(_ hub: Hub) {
+        guard !abandoned, !finished else { return }
+        abandoned = true
+        waiter = nil
+        if loopRef { loopRef = false; ev_unref(hub.loop) }
+        worker?.task?.cancel()
+    }
+
+    /// Hub thread: the body is done. Wakes the waiter unless it left, and
+    /// gives the worker back to its lane (or ends it).
+    func deliver() {
+        let lane = self.lane!
+        let worker = self.worker
+        let next = self.nextCall
+        self.worker = nil
+        self.nextCall = nil
+        if !abandoned {
+            finished = true
+            if loopRef { loopRef = false; ev_unref(lane.hub.loop) }
+            if let w = waiter {
+                waiter = nil
+                lane.hub.wake(w)
+            }
+        }
+        if let next { lane.takeBack(worker!, next, reusable: !abandoned) }
+    }
+
+    /// Another thread: the worker finished the body there.
+    override func run() { deliver() }
+}
