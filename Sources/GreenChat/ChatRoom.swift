@@ -347,12 +347,16 @@ public final class ChatRoom {
     }
 
     /// Waits until every user has room for `count` more bytes. A user
-    /// without room for `stallTimeout` (its backlog not come down to half of
-    /// the limit since a line first waited for it) is evicted; when its time
-    /// runs out, the greenlets that are ready run first, and a user whose
-    /// socket takes data (its writer has not run yet since the hub last
-    /// polled) gets one more `stallTimeout`. Every user without room starts
-    /// its clock at once, so users that stalled together go together.
+    /// without room is evicted at once when its connection has taken nothing
+    /// for `stallTimeout` already (a client that stopped reading long before
+    /// its backlog filled does not hold the room up), and otherwise when it
+    /// stays without room for `stallTimeout` (its backlog not come down to
+    /// half of the limit since a line first waited for it: a client that
+    /// reads, but too slowly). Before an eviction the greenlets that are ready
+    /// run, and a user whose socket takes data (its writer has not run yet
+    /// since the hub last polled) gets one more `stallTimeout`. Every user
+    /// without room starts its clock at once, so users that stalled together
+    /// go together.
     /// - Throws: `Eviction` when `reader`'s own user is the one evicted;
     ///   errors injected into the caller.
     /// - Note: switches while a user has no room.
@@ -361,7 +365,8 @@ public final class ChatRoom {
             let now = ContinuousClock.now
             var first: (user: ChatUser, since: ContinuousClock.Instant)?
             for user in users.values where !user.outbox.isClosed && !user.outbox.hasRoom(for: count) {
-                let since = user.outbox.fullSince ?? now
+                // Stuck since before it filled up: its time may have run out already.
+                let since = user.outbox.fullSince ?? min(now, user.outbox.lastProgress)
                 user.outbox.fullSince = since
                 if first == nil || since < first!.since { first = (user, since) }
             }

@@ -29,6 +29,9 @@ final class Outbox {
     /// Since when a line has been waiting for room here (nil: none is, or
     /// the backlog has come down to half of `limit` since).
     var fullSince: ContinuousClock.Instant?
+    /// When the writer last got bytes accepted by the kernel, or the backlog
+    /// last went from empty to not: the writer has been stuck since then.
+    private(set) var lastProgress = ContinuousClock.now
     /// Whether a stalled user already got its one extension (its socket was
     /// writable when its time ran out: its writer had not run yet).
     var extended = false
@@ -55,6 +58,7 @@ final class Outbox {
     }
 
     private func append(_ message: [UInt8]) {
+        if bytes == 0 { lastProgress = ContinuousClock.now }
         items.append(message)
         queued += message.count
         if !waiters.isEmpty { waiters.wakeOne() }
@@ -85,6 +89,7 @@ final class Outbox {
     /// no longer counts as full.
     func delivered(_ count: Int) {
         inFlight -= count
+        lastProgress = ContinuousClock.now
         if bytes <= limit / 2 {
             fullSince = nil
             extended = false
