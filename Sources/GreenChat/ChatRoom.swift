@@ -26,8 +26,9 @@ import Logging
 /// - a stalled reader does not hold the room up for long nor take unbounded
 ///   memory: its backlog (queued, or taken by its writer and not yet accepted
 ///   by the kernel) holds at most `maxQueuedBytes` of lines; a line that does
-///   not fit waits, and a user that stays without room for `stallTimeout` is
-///   told `## You are too far behind; disconnecting.\n` (as soon as it reads
+///   not fit waits, and a user whose connection took nothing for
+///   `stallTimeout`, or that stays without room that long, is told
+///   `## You are too far behind; disconnecting.\n` (as soon as it reads
 ///   again, within `farewellTimeout`) and disconnected;
 /// - a user that is only momentarily behind is not disconnected. Talkers'
 ///   lines are read from their buffers without waiting for the loop, while a
@@ -70,9 +71,11 @@ public final class ChatRoom {
         /// writer and not yet accepted by the kernel). A line waits until every
         /// user has room for it; notices may go past it, up to twice as much.
         public var maxQueuedBytes = 1 << 20
-        /// How long a user may keep a line waiting for room (its backlog at
-        /// `maxQueuedBytes`, not come down to half) before it is disconnected
-        /// as too far behind. Meanwhile the room's talkers wait.
+        /// When a line finds no room in a user's backlog: how long its
+        /// connection may have taken nothing, or the backlog may stay without
+        /// coming down to half, before the user is disconnected as too far
+        /// behind. Meanwhile the room's talkers wait (a client that stopped
+        /// reading long before does not make them wait: it goes at once).
         public var stallTimeout: Duration = .seconds(2)
         /// How long a user being disconnected (too slow, room closing) gets to read its last notice.
         public var farewellTimeout: Duration = .seconds(2)

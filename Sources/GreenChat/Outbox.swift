@@ -26,8 +26,9 @@ final class Outbox {
     var bytes: Int { queued + inFlight }
     let limit: Int
     private(set) var isClosed = false
-    /// Since when a line has been waiting for room here (nil: none is, or
-    /// the backlog has come down to half of `limit` since).
+    /// Since when this user counts as holding lines up: its writer's last
+    /// progress when a line first found no room here (nil: no line has, or
+    /// the backlog has come down to half of `limit` since). Set by the room.
     var fullSince: ContinuousClock.Instant?
     /// When the writer last got bytes accepted by the kernel, or the backlog
     /// last went from empty to not: the writer has been stuck since then.
