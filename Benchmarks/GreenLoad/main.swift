@@ -290,6 +290,10 @@ struct ChatOverload: ParsableCommand {
                         }
                     }
                     chunk = []
+                    // Let the other clients read too: one that hogs the generator's
+                    // hub starves the rest, and the room rightly drops clients that
+                    // take nothing for its stallTimeout.
+                    try yieldGreenlet()
                 }
             })
         }
