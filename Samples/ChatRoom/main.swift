@@ -22,8 +22,11 @@ struct ChatRoomCommand: ParsableCommand {
     @Option(help: "The longest line accepted, in bytes.")
     var maxLineLength: Int = 4096
 
-    @Option(help: "The most bytes waiting for one user before it is disconnected as too slow.")
+    @Option(help: "The most bytes of lines waiting for one user; a line waits until every user has room.")
     var maxQueuedBytes: Int = 1 << 20
+
+    @Option(help: "Seconds a user may keep a line waiting for room before it is disconnected as too far behind.")
+    var stallTimeout: Double = 2
 
     @Option(help: "Seconds a connection has to give its name.")
     var nameTimeout: Double = 60
@@ -38,6 +41,7 @@ struct ChatRoomCommand: ParsableCommand {
         var config = ChatRoom.Configuration()
         config.maxLineLength = maxLineLength
         config.maxQueuedBytes = maxQueuedBytes
+        config.stallTimeout = .milliseconds(Int64(stallTimeout * 1000))
         config.nameTimeout = .milliseconds(Int64(nameTimeout * 1000))
         config.idleTimeout = idleTimeout > 0 ? .milliseconds(Int64(idleTimeout * 1000)) : nil
         config.maxWaitingForName = maxWaitingForName

@@ -14,6 +14,8 @@
 static struct sigaction previous_segv, previous_bus;
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static __thread int altstack_installed;
+// The stack this thread was given by green_thread_altstack_install (NULL: none, or not ours).
+static __thread void *altstack_mem;
 
 static void chain(int sig, siginfo_t *info, void *uctx) {
     struct sigaction *prev = sig == SIGSEGV ? &previous_segv : &previous_bus;
@@ -73,5 +75,18 @@ int green_thread_altstack_install(void) {
     stack_t ss = { .ss_sp = mem, .ss_size = size, .ss_flags = 0 };
     if (sigaltstack(&ss, NULL) != 0) { free(mem); return -1; }
     altstack_installed = 1;
+    altstack_mem = mem;
     return 0;
+}
+
+void green_thread_altstack_remove(void) {
+    if (!altstack_mem) return;
+    stack_t current;
+    // Only the stack we installed, and not while running on it.
+    if (sigaltstack(NULL, &current) != 0 || current.ss_sp != altstack_mem || (current.ss_flags & SS_ONSTACK)) return;
+    stack_t off = { .ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE };
+    if (sigaltstack(&off, NULL) != 0) return;
+    free(altstack_mem);
+    altstack_mem = NULL;
+    altstack_installed = 0;
 }

@@ -23,24 +23,33 @@ import Logging
 ///   `## NAME left the chat.\n` and the name is free again.
 ///
 /// What the seeds' room got wrong and this one does not:
-/// - a stalled reader does not slow the room: its outbox holds at most
-///   `maxQueuedBytes`; past that the user is told
-///   `## You are too far behind; disconnecting.\n` (as soon as it reads again,
-///   within `farewellTimeout`) and disconnected;
+/// - a stalled reader does not hold the room up for long nor take unbounded
+///   memory: its backlog (queued, or taken by its writer and not yet accepted
+///   by the kernel) holds at most `maxQueuedBytes` of lines; a line that does
+///   not fit waits, and a user whose connection took nothing for
+///   `stallTimeout`, or that stays without room that long, is told
+///   `## You are too far behind; disconnecting.\n` (as soon as it reads
+///   again, within `farewellTimeout`) and disconnected;
+/// - a user that is only momentarily behind is not disconnected. Talkers'
+///   lines are read from their buffers without waiting for the loop, while a
+///   writer whose socket was full must wait for the hub's next poll of libev
+///   (which can be tens of milliseconds away when many greenlets are ready);
+///   in that gap the talkers used to push every such user past the limit at
+///   once, and all were evicted together (issue 14: every talker cut at the
+///   same message count). Now a line waits for room instead, and the limit
+///   evicts only a user whose connection takes too little for `stallTimeout`;
 /// - a line over `maxLineLength` bytes is refused with
 ///   `## Line too long (limit N bytes); not sent.\n`, and the connection goes on;
 /// - a client that vanishes mid-line is cleaned up (the partial line is dropped);
 /// - the room reads a talker no faster than it delivers: a reader broadcasts
 ///   one line, lets every other greenlet run (the writers among them), and
-///   reads its next line only once its own outbox is at most half full (its
+///   reads its next line only once its own backlog is at most half full (its
 ///   own lines come back to it, so this paces it by what the room and the
 ///   network deliver). Without that, a talker whose lines had piled up in its
-///   socket put them all in every outbox in one go, and when the room fell
-///   behind (more users, a few that never read) every user went past
-///   `maxQueuedBytes` at once and was evicted. Now a room that cannot keep up
-///   slows its talkers (their sockets fill), and only users slower than the
-///   talkers fall behind; a talker whose own outbox stays over half full for
-///   `idleTimeout` is evicted as too far behind;
+///   socket put them all in every outbox in one go. A room that cannot keep
+///   up slows its talkers (their sockets fill), and only users slower than
+///   the talkers fall behind; a talker whose own backlog stays over half full
+///   for `idleTimeout` is evicted as too far behind;
 /// - a connection has `nameTimeout` to give an accepted name
 ///   (`## No name given in time; disconnecting.\n`), and a named user that
 ///   sends nothing for `idleTimeout` is disconnected
@@ -58,8 +67,16 @@ public final class ChatRoom {
     public struct Configuration: Sendable {
         /// The longest line (name or message) accepted, in bytes, `\n` not counted.
         public var maxLineLength = 4096
-        /// The most bytes waiting for one user before it is disconnected as too slow.
+        /// The most bytes of lines waiting for one user (queued, or taken by its
+        /// writer and not yet accepted by the kernel). A line waits until every
+        /// user has room for it; notices may go past it, up to twice as much.
         public var maxQueuedBytes = 1 << 20
+        /// When a line finds no room in a user's backlog: how long its
+        /// connection may have taken nothing, or the backlog may stay without
+        /// coming down to half, before the user is disconnected as too far
+        /// behind. Meanwhile the room's talkers wait (a client that stopped
+        /// reading long before does not make them wait: it goes at once).
+        public var stallTimeout: Duration = .seconds(2)
         /// How long a user being disconnected (too slow, room closing) gets to read its last notice.
         public var farewellTimeout: Duration = .seconds(2)
         /// `SO_SNDBUF` for users' sockets; nil keeps the kernel's (tests make it small).
@@ -72,7 +89,7 @@ public final class ChatRoom {
         /// of the process's open-file limit (`RLIMIT_NOFILE`) when the room starts, at least 16.
         public var maxWaitingForName: Int? = nil
 
-        /// The defaults: 4 KiB lines, 1 MiB per user outbox, 2 s farewell,
+        /// The defaults: 4 KiB lines, 1 MiB per user outbox, 2 s stall, 2 s farewell,
         /// 60 s to give a name, 30 min idle, a quarter of the descriptors for the prompt.
         public init() {}
     }
@@ -197,6 +214,8 @@ public final class ChatRoom {
         } catch is WriterFailed {
         }
         if users[name] === user { users[name] = nil }
+        // Talkers waiting for room in this user's backlog look again.
+        user.outbox.wakeDrainWaiters()
         if ending != .closing { broadcast("## \(name) left the chat.") }
         if ending != .quit {
             // Let the writer send what it has and the last notice, for a while.
@@ -263,6 +282,7 @@ public final class ChatRoom {
             message.reserveCapacity(prefix.count + text.count + 1)
             message.append(contentsOf: text)
             message.append(10)
+            try waitForRoom(message.count, reader: user)
             broadcast(message)
             // This user's own outbox may have overflowed in that broadcast.
             if user.evicted { throw Eviction() }
@@ -276,13 +296,22 @@ public final class ChatRoom {
         }
     }
 
+    /// Sends the user's outbox, reporting each send to it (so its backlog
+    /// counts only what the kernel has not taken yet).
     private func writeLoop(_ user: ChatUser) throws {
         var buffer: [UInt8] = []
         do {
             while let batch = try user.outbox.take() {
                 buffer.removeAll(keepingCapacity: true)
                 for m in batch { buffer.append(contentsOf: m) }
-                try user.socket.sendAll(buffer)
+                var offset = 0
+                while offset < buffer.count {
+                    let n = try buffer.withUnsafeBytes { all in
+                        try user.socket.send(UnsafeRawBufferPointer(rebasing: all[offset...]))
+                    }
+                    offset += n
+                    user.outbox.delivered(n)
+                }
             }
         } catch let e as SocketError {
             // The peer is gone: end its reader too, unless it is ending already.
@@ -294,9 +323,26 @@ public final class ChatRoom {
 
     // MARK: - Broadcasting
 
-    private func broadcast(_ text: String) { broadcast(Array((text + "\n").utf8)) }
+    /// Queues a notice for every user, past `maxQueuedBytes` if need be (a
+    /// burst of joins and leaves must not cut users that are only a little
+    /// behind), up to twice it; a user past that is evicted. Never switches.
+    private func broadcast(_ text: String) {
+        let message = Array((text + "\n").utf8)
+        broadcastCount += 1
+        var behind: [ChatUser] = []
+        for user in users.values where !user.outbox.isClosed {
+            if user.outbox.bytes + message.count > 2 * user.outbox.limit {
+                behind.append(user)
+            } else {
+                user.outbox.force(message)
+            }
+        }
+        for user in behind { evict(user) }
+    }
 
-    /// Queues `message` for every user; evicts those too far behind. Never switches.
+    /// Queues a line for every user; evicts any without room (after
+    /// `waitForRoom`, none; a line relayed from another process does not
+    /// wait). Hands local lines to the link hook, if any. Never switches.
     func broadcast(_ message: [UInt8], fromElsewhere: Bool = false) {
         if !fromElsewhere { linkHook?(message) }
         broadcastCount += 1
@@ -307,8 +353,59 @@ public final class ChatRoom {
         for user in behind { evict(user) }
     }
 
+    /// Waits until every user has room for `count` more bytes. A user
+    /// without room is evicted at once when its connection has taken nothing
+    /// for `stallTimeout` already (a client that stopped reading long before
+    /// its backlog filled does not hold the room up), and otherwise when it
+    /// stays without room for `stallTimeout` (its backlog not come down to
+    /// half of the limit since a line first waited for it: a client that
+    /// reads, but too slowly). Before an eviction the greenlets that are ready
+    /// run, and a user whose socket takes data (its writer has not run yet
+    /// since the hub last polled) gets one more `stallTimeout`. Every user
+    /// without room starts its clock at once, so users that stalled together
+    /// go together.
+    /// - Throws: `Eviction` when `reader`'s own user is the one evicted;
+    ///   errors injected into the caller.
+    /// - Note: switches while a user has no room.
+    private func waitForRoom(_ count: Int, reader: ChatUser) throws {
+        while true {
+            let now = ContinuousClock.now
+            var first: (user: ChatUser, since: ContinuousClock.Instant)?
+            for user in users.values where !user.outbox.isClosed && !user.outbox.hasRoom(for: count) {
+                // Stuck since before it filled up: its time may have run out already.
+                let since = user.outbox.fullSince ?? min(now, user.outbox.lastProgress)
+                user.outbox.fullSince = since
+                if first == nil || since < first!.since { first = (user, since) }
+            }
+            guard let (full, since) = first else { return }
+            let left = since + configuration.stallTimeout - now
+            if left > .zero {
+                _ = try full.outbox.waitForDrain(timeout: left)
+                continue
+            }
+            try yieldGreenlet()
+            guard users[full.name] === full, !full.outbox.isClosed, !full.outbox.hasRoom(for: count),
+                  let stuck = full.outbox.fullSince, ContinuousClock.now - stuck >= configuration.stallTimeout
+            else { continue }
+            if !full.outbox.extended && ChatRoom.isWritable(full.socket) {
+                full.outbox.extended = true
+                full.outbox.fullSince = ContinuousClock.now
+                continue
+            }
+            evict(full)
+            if full === reader { throw Eviction() }
+        }
+    }
+
+    /// Whether the kernel would take data on `socket` now (`poll`, no wait).
+    private static func isWritable(_ socket: Socket) -> Bool {
+        var p = pollfd(fd: socket.fd, events: Int16(POLLOUT), revents: 0)
+        return poll(&p, 1, 0) == 1 && p.revents & Int16(POLLOUT) != 0
+    }
+
     private func evict(_ user: ChatUser) {
         guard users[user.name] === user else { return }
+        ChatRoom.logger.debug("\(user.name) is too far behind: \(user.outbox.bytes) bytes waiting")
         users[user.name] = nil
         user.evicted = true
         user.outbox.clear()

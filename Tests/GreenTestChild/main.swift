@@ -60,7 +60,11 @@ case "spawn-kill-memory":
     for _ in 0..<45 { try cycle(2000) }
     let growth = residentBytes() - before
     print("growth=\(growth) pooled=\(hub.pooledStackCount) cap=\(hub.stackPoolCapacity)")
+case "thread-exit":
+    // 1,000 threads ending with their hubs in one case (ThreadExit.swift): prints the growths.
+    let args = CommandLine.arguments.dropFirst(2)
+    try threadExitFigures(case: args.first ?? "", threads: args.dropFirst().first.flatMap { Int($0) } ?? 1000)
 default:
-    print("usage: GreenTestChild overflow|access|sigterm|spawn-kill-memory|wrong-hub CASE")
+    print("usage: GreenTestChild overflow|access|sigterm|spawn-kill-memory|wrong-hub CASE|thread-exit CASE")
     exit(64)
 }

@@ -193,6 +193,10 @@ static inline void *green_stack_top(const green_stack *s) { return (char *)s->ba
 void green_overflow_handler_install(void);
 // Gives the calling thread an alternate signal stack (once per thread).
 int green_thread_altstack_install(void);
+// Takes back the alternate signal stack green_thread_altstack_install gave the
+// calling thread (none if the thread had one already), and frees it. Called by
+// a hub whose thread ends; not while a signal handler runs on that stack.
+void green_thread_altstack_remove(void);
 
 // ---- Misc ----
 // A pause for spin loops.

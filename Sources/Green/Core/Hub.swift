@@ -180,7 +180,11 @@ public final class Hub: @unchecked Sendable {
         hubGreenlet.releaseStack()
         pool.drain()
         locals.removeAll()
-        if let rec = green_get_current(), rec == root.record { green_set_current(nil) }
+        if let rec = green_get_current(), rec == root.record {
+            green_set_current(nil)
+            // The thread is ending: its alternate signal stack goes too.
+            green_thread_altstack_remove()
+        }
         hot.pointee.ready.deallocate()
         hot.deinitialize(count: 1)
         hot.deallocate()
