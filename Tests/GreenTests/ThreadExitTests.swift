@@ -9,7 +9,7 @@ import Testing
     @Test(.disabled(if: runningUnderAddressSanitizer, "AddressSanitizer's quarantine holds freed memory"), .timeLimit(.minutes(10)),
           arguments: ["idle", "sleeping", "socket"])
     func aThousandEndingThreadsLeaveMemoryDescriptorsAndMappingsFlat(_ kind: String) throws {
-        let r = try runChild(["thread-exit", kind], timeout: 300)
+        let r = try runChild(["thread-exit", kind], timeout: .seconds(300))
         #expect(r.reason == .exit && r.status == 0, "stderr: \(r.stderr)")
         let fields = Dictionary(uniqueKeysWithValues: r.stdout.split(whereSeparator: \.isWhitespace).compactMap { token -> (String, Int)? in
             let kv = token.split(separator: "=")
