@@ -325,9 +325,11 @@ public final class ChatRoom {
 
     /// Queues a notice for every user, past `maxQueuedBytes` if need be (a
     /// burst of joins and leaves must not cut users that are only a little
-    /// behind), up to twice it; a user past that is evicted. Never switches.
+    /// behind), up to twice it; a user past that is evicted. Hands it to the
+    /// link hook, if any. Never switches.
     private func broadcast(_ text: String) {
         let message = Array((text + "\n").utf8)
+        linkHook?(message)
         broadcastCount += 1
         var behind: [ChatUser] = []
         for user in users.values where !user.outbox.isClosed {
