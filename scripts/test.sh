@@ -17,12 +17,11 @@ echo "== swift test (parallel)"
 swift test --skip-build
 echo "== swift test --no-parallel"
 swift test --skip-build --no-parallel
-# Greenlets and actors across hubs, and the async bridge (worker Tasks on other
-# threads, the hub as an executor), under ThreadSanitizer (every stack switch is
+# Greenlets and actors across hubs under ThreadSanitizer (every stack switch is
 # annotated for it; a report fails the run with TSan's exit code).
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
-    --filter 'RuntimeTests|CrossHub|InjectionRuleTests|ActorRegressionTests|BridgeWorkerTests|AwaitAsyncTests|GreenRunTests|HubExecutorTests'
+    --filter 'RuntimeTests|CrossHub|InjectionRuleTests|ActorRegressionTests'
 # The release build as deployed, with the Swift runtime linked statically: only
 # there do switches skip the exclusivity swap when it would change nothing. A
 # greenlet parked inside an exclusive access must still not trip another one.
