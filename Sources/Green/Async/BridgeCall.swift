@@ -1,4 +1,5 @@
 import CLibev
+import Synchronization
 
 /// One `awaitAsync` in flight: the greenlet waiting, the worker Task running
 /// the body, the body's outcome, and how the wait ended.
@@ -15,6 +16,12 @@ import CLibev
 /// waiting greenlet, and by `deliver`, which runs on the hub (directly when
 /// the worker ends the body on the hub's thread, else as a `ThreadsafeJob`,
 /// whose queue orders the worker's writes before the hub's reads).
+///
+/// The hand-off to the worker is ordered by `handOff` (see there), not by
+/// Swift's runtime alone: resuming an idle worker's continuation before that
+/// worker has finished suspending lets it go on at once on its own thread,
+/// with no job enqueued, and that path is ordered by the runtime's own
+/// atomics, which ThreadSanitizer does not see.
 ///
 /// Loop reference: while the greenlet is parked the call holds one reference
 /// on the hub's libev loop (`ev_ref`), so a hub whose only work is this call
@@ -51,12 +58,29 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     private var abandoned = false
     /// The call holds a reference on the hub's loop (see above).
     private var loopRef = false
+    /// Orders everything the hub's thread wrote into the call (the body, the
+    /// lane, the worker) before the worker reads it: `BridgeLane.start`
+    /// stores with release ordering before it resumes or starts the worker,
+    /// and the worker loads with acquire ordering before it runs the call
+    /// (`received`). On x86-64 both are plain moves; they are there for the
+    /// memory model and so ThreadSanitizer sees the edge.
+    private let handOff = Atomic<Bool>(false)
 
     @usableFromInline
     init(invoke: @escaping @Sendable (BridgeCall) async throws -> Void,
          dropValue: @escaping (UnsafeMutableRawPointer) -> Void) {
         self.invoke = invoke
         self.dropValue = dropValue
+    }
+
+    /// Hub thread, last thing before the worker may run the call.
+    func handedOver() {
+        handOff.store(true, ordering: .releasing)
+    }
+
+    /// Worker, first thing: pairs with `handedOver`.
+    func received() {
+        _ = handOff.load(ordering: .acquiring)
     }
 
     /// Whether a `T` is kept in `valueWords`.

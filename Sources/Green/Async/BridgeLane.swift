@@ -54,6 +54,7 @@ final class BridgeLane: @unchecked Sendable {
     func start(_ call: BridgeCall) {
         if let w = idle.popLast() {
             call.worker = w
+            call.handedOver()
             let k = w.continuation.unsafelyUnwrapped
             w.continuation = nil
             if let ex = hubExecutor {
@@ -64,6 +65,7 @@ final class BridgeLane: @unchecked Sendable {
         } else {
             let w = BridgeWorker()
             call.worker = w
+            call.handedOver()
             if let ex = hubExecutor {
                 ex.runInline { w.start(call, on: executor) }
             } else {
@@ -120,6 +122,7 @@ final class BridgeWorker: @unchecked Sendable {
         task = Task(executorPreference: executor) {
             var call: BridgeCall? = first
             while let c = call {
+                c.received()
                 do { try await c.invoke(c) } catch { c.error = error }
                 call = await withUnsafeContinuation { (k: UnsafeContinuation<BridgeCall?, Never>) in
                     c.nextCall = k
