@@ -84,6 +84,13 @@ static inline void green_set_placement_hub(void *hub) { green_placement_hub = hu
 
 // The running record of this thread, for Swift (which cannot import __thread).
 static inline green_record *green_get_current(void) { return green_current; }
+
+// The Swift task running on this thread, unretained, or NULL: Swift's own
+// accessor, called directly (a thread-local load), so `awaitAsync` can refuse
+// to run inside a Task without `withUnsafeCurrentTask`'s closure and optional
+// (about 150 instructions a call). Only compared with NULL.
+void *swift_task_getCurrent(void) __attribute__((swiftcall));
+static inline int green_inside_swift_task(void) { return swift_task_getCurrent() != 0; }
 static inline void green_set_current(green_record *rec) { green_current = rec; }
 
 // ---- Sanitizers ----

@@ -21,6 +21,11 @@
 /// `GreenError.blockingInHub`): the greenlet parks in this synchronous
 /// function, and the body runs as ordinary Swift async code.
 ///
+/// `body` is `nonisolated(nonsending)` (SE-0461): it runs on the worker's
+/// executor (the hub, or `executorPreference`) as a plain call, with no
+/// executor switch into it or back out of it; async functions it calls that
+/// are nonisolated run there too (the worker prefers that executor).
+///
 /// The Task: bodies run in long-lived worker Tasks of the hub, one body at a
 /// time each, reused from call to call (see `BridgeLane`); not a new Task per
 /// call. Task-local values of one call do not leak into the next (a body can
@@ -46,7 +51,7 @@
 public func awaitAsync<T: Sendable>(
     timeout: Duration? = nil,
     executorPreference: (any TaskExecutor)? = nil,
-    _ body: @escaping @Sendable () async throws -> T
+    _ body: nonisolated(nonsending) @escaping @Sendable () async throws -> T
 ) throws -> T {
     // Inlinable, so the caller's module specializes the closures below and
     // they capture nothing; the call itself is not generic: no generic
@@ -55,7 +60,7 @@ public func awaitAsync<T: Sendable>(
     // allocate for it).
     let call = BridgeCall(
         invoke: { call in
-            let body = call.takeBody(as: (@Sendable () async throws -> T).self)
+            let body = call.takeBody(as: (nonisolated(nonsending) @Sendable () async throws -> T).self)
             call.storeValue(try await body())
         },
         dropValue: { $0.assumingMemoryBound(to: T.self).deinitialize(count: 1) })

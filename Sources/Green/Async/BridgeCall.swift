@@ -30,7 +30,7 @@ import Synchronization
 @usableFromInline
 final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     /// Runs the body and stores its value (`storeValue`).
-    let invoke: @Sendable (BridgeCall) async throws -> Void
+    let invoke: nonisolated(nonsending) @Sendable (BridgeCall) async throws -> Void
     /// Destroys a value stored and never taken (a late one).
     private let dropValue: (UnsafeMutableRawPointer) -> Void
     /// The value: inline when it fits, else at `valueBox`.
@@ -67,7 +67,7 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     private let handOff = Atomic<Bool>(false)
 
     @usableFromInline
-    init(invoke: @escaping @Sendable (BridgeCall) async throws -> Void,
+    init(invoke: nonisolated(nonsending) @escaping @Sendable (BridgeCall) async throws -> Void,
          dropValue: @escaping (UnsafeMutableRawPointer) -> Void) {
         self.invoke = invoke
         self.dropValue = dropValue

@@ -119,15 +119,23 @@ final class BridgeWorker: @unchecked Sendable {
 
     /// Hub thread: starts the Task with its first call.
     func start(_ first: BridgeCall, on executor: any TaskExecutor) {
-        task = Task(executorPreference: executor) {
-            var call: BridgeCall? = first
-            while let c = call {
-                c.received()
-                do { try await c.invoke(c) } catch { c.error = error }
-                call = await withUnsafeContinuation { (k: UnsafeContinuation<BridgeCall?, Never>) in
-                    c.nextCall = k
-                    c.lane.finish(c)
-                }
+        task = Task(executorPreference: executor) { await BridgeWorker.serve(first) }
+    }
+
+    /// The worker's loop: runs `first`, then each call it is given, until it
+    /// is given nil. `nonisolated(nonsending)`, as are the calls' bodies, so
+    /// going into a body and out of it is a plain call: no executor switch,
+    /// which for a Task with an executor preference means no lookup of that
+    /// preference under the task's status lock.
+    nonisolated(nonsending)
+    private static func serve(_ first: BridgeCall) async {
+        var call: BridgeCall? = first
+        while let c = call {
+            c.received()
+            do { try await c.invoke(c) } catch { c.error = error }
+            call = await withUnsafeContinuation { (k: UnsafeContinuation<BridgeCall?, Never>) in
+                c.nextCall = k
+                c.lane.finish(c)
             }
         }
     }
