@@ -4,7 +4,7 @@ import Green
 protocol ActorNode: AnyGreenlet {
     var trapsExits: Bool { get }
     var linkPeers: [ObjectIdentifier: AnyGreenlet] { get set }
-    var activeMonitors: Set<MonitorRef> { get set }
+    var activeMonitors: [MonitorRef: MonitorLink] { get set }
     func deliver(exit: ExitSignal)
     func deliver(down: DownSignal)
     /// Removes exit notices from `peer` queued and not yet handled (unlink).
@@ -37,7 +37,7 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
     /// instead of ending this actor. Set it before linking (supervisors do).
     public var trapsExits = false
     var linkPeers: [ObjectIdentifier: AnyGreenlet] = [:]
-    var activeMonitors: Set<MonitorRef> = []
+    var activeMonitors: [MonitorRef: MonitorLink] = [:]
 
     /// An actor, not started.
     /// - Parameters:
@@ -225,6 +225,10 @@ open class GreenActor<Message>: Greenlet<Void>, ActorNode {
             onHub(of: peer) { deliverExit(to: peer, from: self, reason: reason) }
         }
         mailbox.drain { m in DeadLetters.record(to: name, m, why: "actor ended") }
+        // Its monitors' targets let go of it (their callbacks hold it).
+        let monitors = activeMonitors
+        activeMonitors = [:]
+        for entry in monitors.values { entry.cancel() }
     }
 }
 

@@ -129,26 +129,56 @@ extension GreenActor {
             nextMonitorID += 1
             return MonitorRef(id: nextMonitorID)
         }
-        onHub(of: self) { self.activeMonitors.insert(ref) }
-        target.link { [weak self] dead in
-            guard let self else { return }
+        let entry = MonitorLink(target: target)
+        onHub(of: self) { self.activeMonitors[ref] = entry }
+        // The callback holds this actor strongly, not weakly: a weak
+        // reference would give the actor a side table for the rest of its
+        // life, and every retain and release of it (each message that
+        // carries it, as a ping carries its sender) would take the runtime's
+        // slow path. The cycle (target, callback, self, entry, target) ends
+        // when the target ends, at `demonitor`, or when this actor ends
+        // (`didEnd` unlinks its monitors).
+        let token = target.link { dead in
             let signal = DownSignal(monitor: ref, peer: dead, reason: ExitReason(of: dead))
             onHub(of: self) {
-                guard self.activeMonitors.remove(ref) != nil else { return }
+                guard self.activeMonitors.removeValue(forKey: ref) != nil else { return }
                 self.deliver(down: signal)
             }
+        }
+        onHub(of: self) {
+            entry.token = token
+            // Cancelled, or this actor ended, before the token was known.
+            if self.activeMonitors[ref] == nil || self.isDead { target.unlink(token) }
         }
         return ref
     }
 
-    /// Cancels a monitor: no down notice will come from it. Does not switch.
+    /// Cancels a monitor: no down notice will come from it, and the target
+    /// no longer holds this actor. Does not switch.
     /// Any hub or thread (the cancel travels to this actor's hub).
     public func demonitor(_ ref: MonitorRef) {
-        onHub(of: self) { self.activeMonitors.remove(ref) }
+        onHub(of: self) {
+            guard let entry = self.activeMonitors.removeValue(forKey: ref) else { return }
+            entry.cancel()
+        }
     }
 
     /// Links this actor with `other` (see `link(_:_:)`).
     public func link(to other: AnyGreenlet) { GreenActors.link(self, other) }
     /// Removes the link with `other`.
     public func unlink(from other: AnyGreenlet) { GreenActors.unlink(self, other) }
+}
+
+/// One monitor an actor holds: its target and the link callback that will
+/// tell of the target's end (to take back at `demonitor` or when the actor
+/// ends). Touched on the watching actor's hub only.
+final class MonitorLink {
+    let target: AnyGreenlet
+    var token: LinkToken?
+    init(target: AnyGreenlet) { self.target = target }
+
+    /// The target no longer holds the watcher.
+    func cancel() {
+        if let token { target.unlink(token) }
+    }
 }

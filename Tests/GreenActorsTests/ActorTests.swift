@@ -208,6 +208,40 @@ final class Counter: GreenActor<Counter.Message> {
         }
     }
 
+    /// A monitor's target holds its watcher only while the monitor stands:
+    /// a watcher that ended, or cancelled its monitor, is freed although the
+    /// target lives on.
+    @Test func aLongLivedTargetDoesNotKeepItsWatchersAlive() throws {
+        final class Watcher: GreenActor<Int> {}
+        try green {
+            let journal = Journal()
+            let target = Worker("target", journal)
+            try target.start()
+            weak var ended: Watcher?
+            weak var cancelled: Watcher?
+            do {
+                let w1 = Watcher(), w2 = Watcher()
+                try w1.start(); try w2.start()
+                w1.monitor(target)
+                let ref = w2.monitor(target)
+                try settle()
+                w1.stop()
+                w2.demonitor(ref)
+                try w1.join()
+                try settle()
+                ended = w1
+                cancelled = w2
+                w2.stop()
+                try w2.join()
+            }
+            try settle()
+            #expect(ended == nil, "a watcher that ended is freed while its target lives")
+            #expect(cancelled == nil, "a watcher whose monitor was cancelled is freed")
+            #expect(!target.isDead)
+            target.stop()
+        }
+    }
+
     @Test func registryNamesGoWhenTheActorDies() throws {
         try green {
             let reg = Registry.current
