@@ -122,7 +122,11 @@ public final class MultiHubChatRoom: @unchecked Sendable {
     /// - Throws: errors injected into the caller while it waits.
     /// - Note: switches. Any greenlet, on any hub or thread.
     public func close(notice: String = "## The room is closing.") throws {
-        try onEveryHub { try $0.close(notice: notice) }
+        try onEveryHub { room in
+            try room.close(notice: notice)
+            // The rooms refer to each other: let them go.
+            room.peers = []
+        }
     }
 
     /// Runs `body` with each hub's room on that hub, all at once; waits for all.
