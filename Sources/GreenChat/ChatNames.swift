@@ -11,6 +11,8 @@ import Green
 final class ChatNames: @unchecked Sendable {
     private var lock = pthread_mutex_t()
     private var hubOf: [String: Int] = [:]
+    /// Names to free once this many more hubs have queued their leave notice.
+    private var releases: [String: Int] = [:]
 
     init() { pthread_mutex_init(&lock, nil) }
     deinit { pthread_mutex_destroy(&lock) }
@@ -30,6 +32,29 @@ final class ChatNames: @unchecked Sendable {
         pthread_mutex_lock(&lock)
         hubOf[name] = nil
         pthread_mutex_unlock(&lock)
+    }
+
+    /// Frees `name` once `count` hubs have called `arrived(_:)` for it (at
+    /// once when `count` is 0): a name is held until every hub has queued its
+    /// user's leave notice. Never switches; any thread.
+    func release(_ name: String, afterArrivals count: Int) {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        if count == 0 { hubOf[name] = nil } else { releases[name] = count }
+    }
+
+    /// One more hub has queued the leave notice of `name` (see
+    /// `release(_:afterArrivals:)`). Never switches; any thread.
+    func arrived(_ name: String) {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        guard let n = releases[name] else { return }
+        if n <= 1 {
+            releases[name] = nil
+            hubOf[name] = nil
+        } else {
+            releases[name] = n - 1
+        }
     }
 
     /// Every name taken now, sorted. Never switches; any thread.

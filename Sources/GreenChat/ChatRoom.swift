@@ -216,12 +216,9 @@ public final class ChatRoom {
             try? socket.sendAll(ChatRoom.nameTooLate, timeout: configuration.farewellTimeout)
             return
         }
-        // The name is ours (`readName` claimed it); free it once the others were told we left.
+        // The name is ours (`readName` claimed it) until the others were told we left.
         var nameHeld = true
-        func freeName() {
-            if nameHeld { names?.release(name); nameHeld = false }
-        }
-        defer { freeName() }
+        defer { if nameHeld { names?.release(name) } }
         let user = ChatUser(name: name, socket: socket, reader: me, limit: configuration.maxQueuedBytes)
         broadcast("## \(name) joined from \(peer.host).")
         users[name] = user
@@ -245,8 +242,10 @@ public final class ChatRoom {
         if users[name] === user { users[name] = nil }
         // Talkers waiting for room in this user's backlog look again.
         user.outbox.wakeDrainWaiters()
-        if ending != .closing { broadcast("## \(name) left the chat.") }
-        freeName()
+        if ending != .closing {
+            broadcast("## \(name) left the chat.", thenFree: name)
+            nameHeld = false
+        }
         if ending != .quit {
             // Let the writer send what it has and the last notice, for a while.
             user.outbox.close()
@@ -366,13 +365,24 @@ public final class ChatRoom {
     /// burst of joins and leaves must not cut users that are only a little
     /// behind), up to twice it; a user past that is evicted. Hands it to the
     /// link hook, if any. Never switches.
-    private func broadcast(_ text: String) {
+    ///
+    /// In a `MultiHubChatRoom` the other hubs get it too, in order after this
+    /// user's earlier lines (each waited for its reply) and before its next
+    /// (`Hub.call` travels the same way), and `thenFree` (a leaving user's
+    /// name) is freed only once every hub has queued the notice: a newcomer
+    /// taking the name cannot hear its predecessor leave.
+    private func broadcast(_ text: String, thenFree name: String? = nil) {
         let message = Array((text + "\n").utf8)
         linkHook?(message)
+        let release = name.flatMap { name in names.map { (name, $0) } }
+        release.map { $0.1.release($0.0, afterArrivals: peers.count) }
         for peer in peers {
-            // In order after this user's earlier lines (each one waited for
-            // its reply) and before its next (`Hub.call` travels the same way).
-            peer.hub.runThreadsafe { [peer] in peer.room.broadcastNotice(message) }
+            let posted = peer.hub.runThreadsafe { [peer] in
+                peer.room.broadcastNotice(message)
+                release.map { $0.1.arrived($0.0) }
+            }
+            // That hub has ended: nobody there to tell.
+            if !posted { release.map { $0.1.arrived($0.0) } }
         }
         broadcastNotice(message)
     }

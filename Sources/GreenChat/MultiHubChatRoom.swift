@@ -24,7 +24,9 @@ import Green
 ///   is evicted after `stallTimeout` by its own hub while the line waits for
 ///   it, and the talkers (on every hub) wait meanwhile, as in one room.
 /// - **Notices** (joins, leaves) travel to the other hubs with
-///   `runThreadsafe`, after the speaker's earlier lines and before its next.
+///   `runThreadsafe`, after the speaker's earlier lines and before its next. A
+///   leaving user's name is freed only once every hub has queued its leave
+///   notice, so whoever takes the name next never hears it leave.
 ///
 /// What differs from one `ChatRoom`:
 /// - the order in which *different* speakers' lines interleave may differ
@@ -32,6 +34,9 @@ import Green
 /// - a line reaches the users of its speaker's hub first, the others' a
 ///   cross-core round trip later, and a speaker waits for that round trip per
 ///   line;
+/// - a user that joins on one hub just after another joined elsewhere may
+///   hear that one's join notice (it crosses hubs while the newcomer names
+///   itself), where one room would have counted it as before its time;
 /// - `maxWaitingForName` (and its default) counts per hub;
 /// - `onBroadcast` and `relay` (rooms linked across processes) are not offered.
 ///

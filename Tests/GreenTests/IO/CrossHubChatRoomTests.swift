@@ -17,25 +17,34 @@ func startRoom(on runtime: GreenRuntime, _ configure: (inout ChatRoom.Configurat
 /// Joins the room as `name` on hub `hub`: the kernel spreads connections over
 /// the hubs' listeners (`SO_REUSEPORT`), so a connection that landed on
 /// another hub is closed and tried again. Each client in `present` hears
-/// every try's join (and leave), checked here.
+/// every try's join (and leave), checked here. Returns once every hub has
+/// queued the join notice (see `confirmJoin`).
 func join(_ room: MultiHubChatRoom, _ name: String, onHub hub: Int, present: [ChatClient],
           receiveBuffer: Int32? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> ChatClient {
     for _ in 0..<500 {
         let c = try ChatClient(port: room.port, receiveBuffer: receiveBuffer)
         try c.join(name)
-        if present.isEmpty {
-            // Nobody to tell us: look at the room's table of names.
-            while room.hubIndex(ofUser: name) == nil { try sleep(.milliseconds(1)) }
-        }
-        for p in present { try p.expect("## \(name) joined from 127.0.0.1.\n", sourceLocation: sourceLocation) }
+        try confirmJoin(c, name, present: present, sourceLocation: sourceLocation)
         if room.hubIndex(ofUser: name) == hub { return c }
         c.close()
         for p in present { try p.expect("## \(name) left the chat.\n", sourceLocation: sourceLocation) }
-        // The name is freed just after the leave notice is sent.
+        // Freed once every hub has queued the leave notice.
         while room.hubIndex(ofUser: name) != nil { try sleep(.milliseconds(1)) }
     }
     Issue.record("no connection reached hub \(hub) in 500 tries", sourceLocation: sourceLocation)
     throw SocketError.timedOut
+}
+
+/// Waits until `name`'s join is known on every hub, by events: the newcomer
+/// says two lines and hears the second back. Its reader reads a line only
+/// after the one before was queued on every hub, and the join notice went to
+/// each hub before the first line (both from the newcomer's hub's thread, in
+/// order). Each client in `present` hears the join notice and both lines.
+func confirmJoin(_ c: ChatClient, _ name: String, present: [ChatClient],
+                 sourceLocation: SourceLocation = #_sourceLocation) throws {
+    try c.send("\(name) 1\n\(name) 2\n")
+    for p in present { try p.expect("## \(name) joined from 127.0.0.1.\n", sourceLocation: sourceLocation) }
+    for p in present + [c] { try p.expect("\(name)> \(name) 1\n\(name)> \(name) 2\n", sourceLocation: sourceLocation) }
 }
 
 /// A chat room served on two hubs (`MultiHubChatRoom`), with real loopback
@@ -172,7 +181,7 @@ func join(_ room: MultiHubChatRoom, _ name: String, onHub hub: Int, present: [Ch
             for name in names {
                 let c = try ChatClient(port: server.port)
                 try c.join(name)
-                for p in clients { try p.expect("## \(name) joined from 127.0.0.1.\n") }
+                try confirmJoin(c, name, present: clients)
                 clients.append(c)
             }
             for (name, c) in zip(names, clients) {
