@@ -123,7 +123,7 @@ public final class ChatRoom {
     public init(host: String = "", port: Int = 8001, configuration: Configuration = Configuration()) {
         self.configuration = configuration
         server = StreamServer(host: host, port: port) { [weak self] socket, peer in
-            self?.serve(socket, peer)
+            try self?.serve(socket, peer)
         }
     }
 
@@ -132,19 +132,18 @@ public final class ChatRoom {
     init(listening listener: Socket, configuration: Configuration) {
         self.configuration = configuration
         server = StreamServer(listening: listener) { [weak self] socket, peer in
-            self?.serve(socket, peer)
+            try self?.serve(socket, peer)
         }
     }
 
-    private func serve(_ socket: Socket, _ peer: SocketAddress) {
+    /// A connection's handler: the room's own endings are not errors; others go to the server.
+    private func serve(_ socket: Socket, _ peer: SocketAddress) throws {
         do {
             try handle(socket, peer)
         } catch is RoomClosing {
         } catch is Eviction {
         } catch is WriterFailed {
         } catch is Crowded {
-        } catch {
-            ChatRoom.logger.debug("connection from \(peer.host) ended: \(error)")
         }
     }
 
