@@ -2,6 +2,9 @@
 // greenlet per user, a queue between them), made robust: see GreenChat.ChatRoom.
 //
 // Run: swift run ChatRoom --port 8001; then: telnet 127.0.0.1 8001
+// On every core: swift run ChatRoom --hubs 2 (a listener per hub on one port,
+//           SO_REUSEPORT; lines cross hubs with the room's flow control: see
+//           GreenChat.MultiHubChatRoom)
 // SIGTERM (or Ctrl-C) tells everyone the room is closing, then exits 0.
 import ArgumentParser
 import Glibc
@@ -37,6 +40,13 @@ struct ChatRoomCommand: ParsableCommand {
     @Option(help: "The most connections waiting at the name prompt (default: a quarter of the open-file limit).")
     var maxWaitingForName: Int?
 
+    @Option(help: "Hubs (threads) serving connections, each with its own listener on the port.")
+    var hubs = 1
+
+    func validate() throws {
+        guard hubs >= 1 && hubs <= 256 else { throw ValidationError("--hubs must be between 1 and 256") }
+    }
+
     func run() throws {
         var config = ChatRoom.Configuration()
         config.maxLineLength = maxLineLength
@@ -45,9 +55,25 @@ struct ChatRoomCommand: ParsableCommand {
         config.nameTimeout = .milliseconds(Int64(nameTimeout * 1000))
         config.idleTimeout = idleTimeout > 0 ? .milliseconds(Int64(idleTimeout * 1000)) : nil
         config.maxWaitingForName = maxWaitingForName
+        if hubs > 1 { return try runOnHubs(config) }
         let room = ChatRoom(host: host, port: port, configuration: config)
         try room.start()
         print("To join, telnet \(host.isEmpty ? "127.0.0.1" : host) \(room.port)")
+        fflush(stdout)
+        let term = onSignal(SIGTERM) { try room.close() }
+        let int = onSignal(SIGINT) { try room.close() }
+        try room.serveForever()
+        term.cancel()
+        int.cancel()
+    }
+
+    /// The room on `hubs` hubs, this thread's among them.
+    func runOnHubs(_ config: ChatRoom.Configuration) throws {
+        let runtime = try GreenRuntime(hubs: hubs, includingCallingThread: true)
+        defer { runtime.stop() }
+        let room = MultiHubChatRoom(runtime: runtime, host: host, port: port, configuration: config)
+        try room.start()
+        print("To join, telnet \(host.isEmpty ? "127.0.0.1" : host) \(room.port)")  // as with one hub: scripts read the port last
         fflush(stdout)
         let term = onSignal(SIGTERM) { try room.close() }
         let int = onSignal(SIGINT) { try room.close() }

@@ -61,7 +61,8 @@ import Logging
 /// - `close()` tells everyone `## The room is closing.\n`, then closes.
 ///
 /// Everything runs on the hub of the thread that calls `start()`: the room's
-/// state needs no lock.
+/// state needs no lock. Hub-local: call it on that hub only. (`MultiHubChatRoom`
+/// serves one room on every hub of a runtime: a `ChatRoom` per hub, linked.)
 public final class ChatRoom {
     /// Limits and timings of a room.
     public struct Configuration: Sendable {
@@ -108,6 +109,13 @@ public final class ChatRoom {
     public private(set) var broadcastCount = 0
     /// Sees every message broadcast by this room's own users (see `ChatRoom+Link.swift`).
     var linkHook: (([UInt8]) -> Void)?
+    /// When this room is one hub's part of a `MultiHubChatRoom`: the other
+    /// hubs' parts (every line and notice of this room's users goes to them
+    /// too) and the names taken on every hub. Set before `start()`, on this hub.
+    var peers: [ChatPeer] = []
+    var names: ChatNames?
+    /// This room's index among its `MultiHubChatRoom`'s hubs (0 alone).
+    var hubIndex = 0
 
     /// A room on `host` ("" for every IPv4 interface, "::" for every
     /// interface) and `port` (0: any free port, read back from `port`).
@@ -115,13 +123,27 @@ public final class ChatRoom {
     public init(host: String = "", port: Int = 8001, configuration: Configuration = Configuration()) {
         self.configuration = configuration
         server = StreamServer(host: host, port: port) { [weak self] socket, peer in
-            do {
-                try self?.handle(socket, peer)
-            } catch is RoomClosing {
-            } catch is Eviction {
-            } catch is WriterFailed {
-            } catch is Crowded {
-            }
+            try self?.serve(socket, peer)
+        }
+    }
+
+    /// A room accepting on `listener`, a socket already listening (a
+    /// `MultiHubChatRoom` gives each hub's room its own, `SO_REUSEPORT`).
+    init(listening listener: Socket, configuration: Configuration) {
+        self.configuration = configuration
+        server = StreamServer(listening: listener) { [weak self] socket, peer in
+            try self?.serve(socket, peer)
+        }
+    }
+
+    /// A connection's handler: the room's own endings are not errors; others go to the server.
+    private func serve(_ socket: Socket, _ peer: SocketAddress) throws {
+        do {
+            try handle(socket, peer)
+        } catch is RoomClosing {
+        } catch is Eviction {
+        } catch is WriterFailed {
+        } catch is Crowded {
         }
     }
 
@@ -193,6 +215,9 @@ public final class ChatRoom {
             try? socket.sendAll(ChatRoom.nameTooLate, timeout: configuration.farewellTimeout)
             return
         }
+        // The name is ours (`readName` claimed it) until the others were told we left.
+        var nameHeld = true
+        defer { if nameHeld { names?.release(name) } }
         let user = ChatUser(name: name, socket: socket, reader: me, limit: configuration.maxQueuedBytes)
         broadcast("## \(name) joined from \(peer.host).")
         users[name] = user
@@ -216,7 +241,10 @@ public final class ChatRoom {
         if users[name] === user { users[name] = nil }
         // Talkers waiting for room in this user's backlog look again.
         user.outbox.wakeDrainWaiters()
-        if ending != .closing { broadcast("## \(name) left the chat.") }
+        if ending != .closing {
+            broadcast("## \(name) left the chat.", thenFree: name)
+            nameHeld = false
+        }
         if ending != .quit {
             // Let the writer send what it has and the last notice, for a while.
             user.outbox.close()
@@ -257,12 +285,20 @@ public final class ChatRoom {
                 continue
             case .refused:
                 try socket.sendAll(ChatRoom.nameRefused, timeout: left())
-            case .accepted(let name) where users[name] != nil:
+            case .accepted(let name) where !claim(name):
                 try socket.sendAll(ChatRoom.taken, timeout: left())
             case .accepted(let name):
                 return name
             }
         }
+    }
+
+    /// Whether `name` is free, taking it when it is: alone, a free name needs
+    /// only this room's users (the caller adds it before it next switches);
+    /// in a `MultiHubChatRoom`, every hub's (`names`, freed by `handle`).
+    private func claim(_ name: String) -> Bool {
+        guard let names else { return users[name] == nil }
+        return names.claim(name, hub: hubIndex)
     }
 
     private func readLoop(_ user: ChatUser, _ reader: BufferedReader) throws {
@@ -286,6 +322,7 @@ public final class ChatRoom {
             broadcast(message)
             // This user's own outbox may have overflowed in that broadcast.
             if user.evicted { throw Eviction() }
+            if !peers.isEmpty { try sendToPeers(message) }
             // Let the writers send this line before the next one is read, and
             // read no faster than this user's own lines reach it (see the type's comment).
             try yieldGreenlet()
@@ -327,9 +364,30 @@ public final class ChatRoom {
     /// burst of joins and leaves must not cut users that are only a little
     /// behind), up to twice it; a user past that is evicted. Hands it to the
     /// link hook, if any. Never switches.
-    private func broadcast(_ text: String) {
+    ///
+    /// In a `MultiHubChatRoom` the other hubs get it too, in order after this
+    /// user's earlier lines (each waited for its reply) and before its next
+    /// (`Hub.call` travels the same way), and `thenFree` (a leaving user's
+    /// name) is freed only once every hub has queued the notice: a newcomer
+    /// taking the name cannot hear its predecessor leave.
+    private func broadcast(_ text: String, thenFree name: String? = nil) {
         let message = Array((text + "\n").utf8)
         linkHook?(message)
+        let release = name.flatMap { name in names.map { (name, $0) } }
+        release.map { $0.1.release($0.0, afterArrivals: peers.count) }
+        for peer in peers {
+            let posted = peer.hub.runThreadsafe { [peer] in
+                peer.room.broadcastNotice(message)
+                release.map { $0.1.arrived($0.0) }
+            }
+            // That hub has ended: nobody there to tell.
+            if !posted { release.map { $0.1.arrived($0.0) } }
+        }
+        broadcastNotice(message)
+    }
+
+    /// `broadcast(_:)`'s queueing, for this room's users only.
+    private func broadcastNotice(_ message: [UInt8]) {
         broadcastCount += 1
         var behind: [ChatUser] = []
         for user in users.values where !user.outbox.isClosed {
@@ -355,6 +413,34 @@ public final class ChatRoom {
         for user in behind { evict(user) }
     }
 
+    /// Hands a line of this room's user to every other hub's room, one hub
+    /// after the other: there it waits until every user has room (as
+    /// `waitForRoom`: a stalled user there is evicted there) and is queued.
+    /// The user's next line is read only once every hub has queued this one,
+    /// so every hub gets each user's lines in the order they were said.
+    /// - Throws: errors injected into the caller (forwarded to the greenlet
+    ///   working for it on the other hub, see `Hub.call`).
+    /// - Note: switches (a round trip to each other hub).
+    private func sendToPeers(_ message: [UInt8]) throws {
+        for peer in peers {
+            do {
+                try peer.hub.call { [peer] in try peer.room.receiveLine(message) }
+            } catch GreenError.hubGone {
+                // That hub has ended (its runtime is stopping): nobody there to tell.
+            }
+        }
+    }
+
+    /// A line said on another hub: waits until every user here has room,
+    /// then queues it for them. On this room's hub (a `Hub.call` from the speaker's).
+    /// - Throws: errors injected into the caller.
+    /// - Note: switches while a user has no room.
+    private func receiveLine(_ message: [UInt8]) throws {
+        guard !closing else { return }
+        try waitForRoom(message.count, reader: nil)
+        broadcast(message, fromElsewhere: true)
+    }
+
     /// Waits until every user has room for `count` more bytes. A user
     /// without room is evicted at once when its connection has taken nothing
     /// for `stallTimeout` already (a client that stopped reading long before
@@ -369,7 +455,7 @@ public final class ChatRoom {
     /// - Throws: `Eviction` when `reader`'s own user is the one evicted;
     ///   errors injected into the caller.
     /// - Note: switches while a user has no room.
-    private func waitForRoom(_ count: Int, reader: ChatUser) throws {
+    private func waitForRoom(_ count: Int, reader: ChatUser?) throws {
         while true {
             let now = ContinuousClock.now
             var first: (user: ChatUser, since: ContinuousClock.Instant)?
