@@ -110,8 +110,9 @@ void *green_context_make(void *stack_top, green_entry_fn entry, void *data) {
 size_t green_record_display_name(const green_record *rec, char *buf, size_t size) {
     if (size == 0) return 0;
     size_t n = 0;
-    if (rec->name[0] != 0 || rec->number == 0) {
-        const char *src = rec->name[0] ? rec->name : "?";
+    int given = rec->name != NULL && rec->name[0] != 0;
+    if (given || rec->number == 0) {
+        const char *src = given ? rec->name : "?";
         while (src[n] != 0 && n + 1 < size) { buf[n] = src[n]; n++; }
         buf[n] = 0;
         return n;
@@ -176,7 +177,7 @@ void *green_switch_annotated(green_record *from, green_record *to, void *arg, in
     __tsan_switch_to_fiber(to->tsan_fiber, 0);
 #endif
 #if GREEN_ASAN
-    __sanitizer_start_switch_fiber(from_ends ? NULL : &from->asan_fake_stack, to->stack_bottom, to->stack_size);
+    __sanitizer_start_switch_fiber(from_ends ? NULL : &from->asan_fake_stack, to->guard_high, to->stack_size);
 #endif
     void *r = green_swap(&from->sp, to->sp, arg);
 #if GREEN_ASAN
@@ -194,7 +195,7 @@ void green_fiber_init_root(green_record *rec) {
         void *addr = NULL;
         size_t size = 0;
         if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-            rec->stack_bottom = addr;
+            rec->guard_high = addr; // guard_low stays NULL: no guard to report
             if (rec->stack_size == 0) rec->stack_size = size;
         }
         pthread_attr_destroy(&attr);

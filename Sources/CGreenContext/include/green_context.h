@@ -30,7 +30,8 @@ typedef struct green_record {
     void *sp;                 // saved stack pointer while suspended
     void *access_state[2];    // this greenlet's Swift exclusivity state (zeroed at start)
     void *guard_low;          // guard page range of its stack (NULL for the root)
-    void *guard_high;
+    void *guard_high;         // its end: the lowest usable address of the stack
+                              // (for a root, with guard_low NULL: its thread's stack bottom)
     size_t stack_size;        // usable bytes
     void *owner;              // the Swift object, unretained
     // Hot scheduling fields, kept here (not in the Swift object) so the
@@ -46,12 +47,14 @@ typedef struct green_record {
     // Sanitizer fiber state (unused unless built with TSan or ASan).
     void *tsan_fiber;         // __tsan_create_fiber's handle (the thread's own for a root)
     void *asan_fake_stack;    // __sanitizer_start_switch_fiber's save slot
-    void *stack_bottom;       // lowest usable address of its stack (the thread's for a root)
-    // Its name for the overflow report: `name` when given (NUL-terminated),
+    // Its name for the overflow report: `name` when given (a NUL-terminated
+    // malloc'd copy owned by the record's Swift object, replaced before the old
+    // one is freed, so a signal handler on its thread reads one or the other),
     // else "Greenlet-<number>" (formatted only when a report needs it, so a
     // spawn does not pay for a name nobody reads).
     uint64_t number;
-    char name[48];
+    char *name;
+    // 120 bytes on 64-bit: one 128-byte malloc chunk (a parked greenlet's bytes count).
 } green_record;
 
 // Writes the record's display name (see `name`, `number`) into buf, NUL-terminated,

@@ -40,12 +40,18 @@ open class AnyGreenlet {
         get { State(rawValue: record.pointee.state).unsafelyUnwrapped }
         set { record.pointee.state = newValue.rawValue }
     }
-    @exclusivity(unchecked)
-    var stack: green_stack?
-    // The one-byte fields, together right after `stack` so that they fill the
-    // padding behind its optional tag (a parked greenlet's bytes count).
+    // The one-byte fields, together in one word (a parked greenlet's bytes
+    // count: `Greenlet<Void>` is 216 bytes, one 224-byte malloc chunk).
     @exclusivity(unchecked)
     var hasStarted = false
+    /// It holds a pool stack, described by its record's `guard_low`,
+    /// `guard_high` and `stack_size` (no second copy here).
+    @exclusivity(unchecked)
+    private var holdsStack = false
+    /// `Greenlet<Value>` has stored its result (here: a subclass's one-byte
+    /// field would cost a word of its own).
+    @exclusivity(unchecked)
+    var hasResult = false
     @exclusivity(unchecked)
     private var timerMode: TimerMode = .sleep
     /// The hub has a pass over `linkCallbacks` queued.
@@ -160,6 +166,7 @@ open class AnyGreenlet {
             io.deallocate()
         }
         green_fiber_destroy(record)
+        free(record.pointee.name)
         record.deinitialize(count: 1)
         record.deallocate()
     }
@@ -178,13 +185,13 @@ open class AnyGreenlet {
     }
 
 
+    /// Gives the record a C copy of `givenName` for the overflow report: the
+    /// new copy is in place before the old one is freed (see green_record).
     private func copyNameToRecord() {
         guard let givenName else { return }
-        withUnsafeMutableBytes(of: &record.pointee.name) { buf in
-            let utf8 = Array(givenName.utf8.prefix(buf.count - 1))
-            buf.copyBytes(from: utf8)
-            buf[utf8.count] = 0
-        }
+        let old = record.pointee.name
+        record.pointee.name = strdup(givenName)
+        free(old)
     }
 
     // MARK: - State (gevent's started / ready() / successful() / exception)
@@ -253,21 +260,24 @@ open class AnyGreenlet {
     /// Makes a stack and a fresh context for the first switch.
     func prepareStack(entry: green_entry_fn, data: UnsafeMutableRawPointer) throws {
         var s = try hub.pool.take(size: stackSize)
-        stack = s
+        holdsStack = true
         hasStarted = true
         record.pointee.sp = green_context_make(green_stack_top(&s), entry, data)
         record.pointee.guard_low = s.base
-        record.pointee.guard_high = s.base.map { $0 + s.guard }
+        record.pointee.guard_high = s.base.unsafelyUnwrapped + s.guard
         record.pointee.stack_size = s.mapped - s.guard
-        record.pointee.stack_bottom = record.pointee.guard_high
         green_fiber_create(record)
     }
 
+    /// Gives its stack back to the hub's pool (the record keeps describing
+    /// it, for the TSan fiber's teardown; nothing runs on it again).
     func releaseStack() {
-        if let s = stack {
-            hub.pool.give(s, size: stackSize)
-            stack = nil
-        }
+        guard holdsStack else { return }
+        holdsStack = false
+        let low = record.pointee.guard_low.unsafelyUnwrapped
+        let guardBytes = low.distance(to: record.pointee.guard_high.unsafelyUnwrapped)
+        let s = green_stack(base: low, mapped: record.pointee.stack_size + guardBytes, guard: guardBytes)
+        hub.pool.give(s, size: stackSize)
     }
 
     /// Overridden by `Greenlet<Value>`: runs the body and records the outcome.

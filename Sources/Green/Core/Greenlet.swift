@@ -22,10 +22,9 @@ open class Greenlet<Value>: AnyGreenlet {
     // generic code would fetch `Optional<Value>`'s metadata (a runtime hash
     // lookup, about 300 instructions) to store it and again to destroy it, on
     // every greenlet that ends.
+    // Whether it is set: `hasResult`, a byte of AnyGreenlet's.
     @exclusivity(unchecked)
     private var resultInline: (UInt, UInt, UInt) = (0, 0, 0)
-    @exclusivity(unchecked)
-    private var hasResult = false
 
     @inline(__always)
     private static var resultFitsInline: Bool {
