@@ -3,7 +3,9 @@
 #
 #   servers: Echo --tls-cert/--tls-key (green, OpenSSL 3)
 #          | niossl-echo-server (SwiftNIO + NIOSSL/BoringSSL, one event-loop thread;
-#            the separate package Benchmarks/NIOSSLPeer)
+#            the separate package Benchmarks/NIOSSLPeer), run with --tickets 1:
+#            one TLS 1.3 session ticket per connection, as Green sends
+#            (BoringSSL's default is 2; gevent's OpenSSL 3.0 sends its default 2)
 #          | gevent's StreamServer with certfile/keyfile (Benchmarks/gevent/tls_echo.py)
 #   handshakes: green-tls-load handshakes: 50 in flight, 5,000 new connections,
 #               each a full handshake (no resumption) and one 64-byte round trip
@@ -161,7 +163,7 @@ bench() {
 
 p=$base_port
 green=("$bin/Echo" --host 127.0.0.1 --port $p --tls-cert "$certs/cert.pem" --tls-key "$certs/key.pem")
-nio=("$nio_bin/niossl-echo-server" --host 127.0.0.1 --port $((p + 1)) --cert "$certs/cert.pem" --key "$certs/key.pem")
+nio=("$nio_bin/niossl-echo-server" --host 127.0.0.1 --port $((p + 1)) --cert "$certs/cert.pem" --key "$certs/key.pem" --tickets 1)
 gev=("$python" "$repo/Benchmarks/gevent/tls_echo.py" $((p + 2)) "$certs/cert.pem" "$certs/key.pem")
 
 green_hs=$(bench green-tls $p handshakes -- "${green[@]}")
@@ -196,6 +198,7 @@ mkdir -p "$repo/bench-results"
     echo "Median of $runs runs; servers pinned to CPU 0, green-tls-load to CPU 1. Certificate: $key_label, self-signed."
     echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other jobs share both CPUs: when neither the server nor the load generator is near 100% busy, throughput says more about them than about the server)."
     echo "$(openssl version); gevent: $("$python" -c 'import gevent, ssl; print(gevent.__version__, "on", ssl.OPENSSL_VERSION)' 2>/dev/null || echo n/a); NIOSSL: BoringSSL (built in)."
+    echo "TLS 1.3 session tickets per connection: Green 1, NIO 1 (--tickets 1; BoringSSL's default is 2), gevent 2 (OpenSSL's default)."
     ((scale == 1)) || echo "Quick run: a tenth of the load."
     echo
     echo "Handshakes: $hs_concurrency in flight, $hs_total new connections, each a full handshake and one 64-byte round trip."
