@@ -3,7 +3,9 @@
 #
 #   servers: Echo --tls-cert/--tls-key (green, OpenSSL 3)
 #          | niossl-echo-server (SwiftNIO + NIOSSL/BoringSSL, one event-loop thread;
-#            the separate package Benchmarks/NIOSSLPeer)
+#            the separate package Benchmarks/NIOSSLPeer), run with --tickets 1:
+#            one TLS 1.3 session ticket per connection, as Green sends
+#            (BoringSSL's default is 2; gevent's OpenSSL 3.0 sends its default 2)
 #          | gevent's StreamServer with certfile/keyfile (Benchmarks/gevent/tls_echo.py)
 #   handshakes: green-tls-load handshakes: 50 in flight, 5,000 new connections,
 #               each a full handshake (no resumption) and one 64-byte round trip
@@ -11,7 +13,8 @@
 #
 # Usage: scripts/bench-tls.sh [--quick] [--runs N] [--key ec|rsa]
 #   --quick   a tenth of the load, to check the script itself
-#   --runs N  runs per server and workload (default 3); the table shows the median run
+#   --runs N  runs per server and workload (default 3), alternating between the
+#             servers; the table shows the median run
 #   --key     the server certificate's key: ec (P-256, default) or rsa (2048 bits)
 # Environment:
 #   GREEN_BENCH_SCRATCH  build folder (default .build-bench: apart from a dev build)
@@ -113,65 +116,86 @@ field() {
     done
 }
 
-# bench LABEL PORT MODE -- SERVER COMMAND...: the median line of $runs runs, or nothing.
-bench() {
-    local label=$1 port=$2 mode=$3
-    shift 4
-    local lines=() line key ops_key
-    if [[ $mode == echo ]]; then key=rtt_per_sec ops_key=round_trips; else key=handshakes_per_sec ops_key=handshakes; fi
-    for ((r = 1; r <= runs; r++)); do
-        if ! start_server "$port" "$@"; then stop_server; return 0; fi
-        local args=(--port "$port" --label "$label")
-        if [[ $mode == echo ]]; then
-            args+=(--connections "$echo_conns" --requests "$echo_reqs")
-        else
-            args+=(--concurrency "$hs_concurrency" --handshakes "$hs_total")
-        fi
-        echo "run $r/$runs: $label ($mode)" >&2
-        local t0 t1 ready="" status=0
-        # The load generator connects, says "ready", and starts on our "go": the
-        # server's CPU is read around the timed part only (not the echo's setup handshakes).
-        coproc LOAD { "${client_cpu[@]}" "$bin/green-tls-load" "$mode" "${args[@]}" --start-on-stdin; }
-        local load_pid=$LOAD_PID load_out=${LOAD[0]} load_in=${LOAD[1]}
-        read -r ready <&"$load_out" || true
-        t0=$(cpu_ticks "$server_pid")
-        echo go >&"$load_in"
-        line=""
-        read -r line <&"$load_out" || true
-        t1=$(cpu_ticks "$server_pid")
-        wait "$load_pid" || status=$?
-        if [[ $ready == ready && $status == 0 && -n $line ]]; then
-            # The server's own CPU time per operation: what it costs, whoever is the bottleneck.
-            local ops secs
-            ops=$(field "$line" "$ops_key") secs=$(field "$line" seconds)
-            line+=" server_cpu_s=$(awk "BEGIN { printf \"%.2f\", ($t1 - $t0) / $hz }")"
-            line+=" server_cpu_us_per_op=$(awk "BEGIN { printf \"%.1f\", ($t1 - $t0) / $hz * 1e6 / $ops }")"
-            line+=" server_busy_pct=$(awk "BEGIN { printf \"%.0f\", ($t1 - $t0) / $hz * 100 / $secs }")"
-            echo "  $line" >&2
-            lines+=("$line")
-        else
-            echo "  failed" >&2
-        fi
-        stop_server
-    done
-    ((${#lines[@]})) || return 0
-    for line in "${lines[@]}"; do printf '%s %s\n' "$(field "$line" "$key")" "$line"; done |
-        sort -n | awk -v n=${#lines[@]} 'NR == int((n + 1) / 2) { $1 = ""; sub(/^ /, ""); print }'
+# bench_once LABEL PORT MODE RUN -- SERVER COMMAND...: one run's key=value line, or nothing.
+bench_once() {
+    local label=$1 port=$2 mode=$3 r=$4
+    shift 5
+    local line ops_key
+    if [[ $mode == echo ]]; then ops_key=round_trips; else ops_key=handshakes; fi
+    if ! start_server "$port" "$@"; then stop_server; return 0; fi
+    local args=(--port "$port" --label "$label")
+    if [[ $mode == echo ]]; then
+        args+=(--connections "$echo_conns" --requests "$echo_reqs")
+    else
+        args+=(--concurrency "$hs_concurrency" --handshakes "$hs_total")
+    fi
+    echo "run $r/$runs: $label ($mode)" >&2
+    local t0 t1 ready="" status=0
+    # The load generator connects, says "ready", and starts on our "go": the
+    # server's CPU is read around the timed part only (not the echo's setup handshakes).
+    coproc LOAD { "${client_cpu[@]}" "$bin/green-tls-load" "$mode" "${args[@]}" --start-on-stdin; }
+    local load_pid=$LOAD_PID load_out=${LOAD[0]} load_in=${LOAD[1]}
+    read -r ready <&"$load_out" || true
+    t0=$(cpu_ticks "$server_pid")
+    echo go >&"$load_in"
+    line=""
+    read -r line <&"$load_out" || true
+    t1=$(cpu_ticks "$server_pid")
+    wait "$load_pid" || status=$?
+    if [[ $ready == ready && $status == 0 && -n $line ]]; then
+        # The server's own CPU time per operation: what it costs, whoever is the bottleneck.
+        local ops secs
+        ops=$(field "$line" "$ops_key") secs=$(field "$line" seconds)
+        line+=" server_cpu_s=$(awk "BEGIN { printf \"%.2f\", ($t1 - $t0) / $hz }")"
+        line+=" server_cpu_us_per_op=$(awk "BEGIN { printf \"%.1f\", ($t1 - $t0) / $hz * 1e6 / $ops }")"
+        line+=" server_busy_pct=$(awk "BEGIN { printf \"%.0f\", ($t1 - $t0) / $hz * 100 / $secs }")"
+        echo "  $line" >&2
+        echo "$line"
+    else
+        echo "  failed" >&2
+    fi
+    stop_server
+}
+
+# median KEY LINES: the line whose KEY is the median (newline-separated lines), or nothing.
+median() {
+    local key=$1 lines=$2 n
+    [[ -n $lines ]] || return 0
+    n=$(grep -c . <<<"$lines")
+    while IFS= read -r line; do
+        if [[ -n $line ]]; then printf '%s %s\n' "$(field "$line" "$key")" "$line"; fi
+    done <<<"$lines" | sort -n | awk -v n="$n" 'NR == int((n + 1) / 2) { $1 = ""; sub(/^ /, ""); print }'
 }
 
 p=$base_port
 green=("$bin/Echo" --host 127.0.0.1 --port $p --tls-cert "$certs/cert.pem" --tls-key "$certs/key.pem")
-nio=("$nio_bin/niossl-echo-server" --host 127.0.0.1 --port $((p + 1)) --cert "$certs/cert.pem" --key "$certs/key.pem")
+nio=("$nio_bin/niossl-echo-server" --host 127.0.0.1 --port $((p + 1)) --cert "$certs/cert.pem" --key "$certs/key.pem" --tickets 1)
 gev=("$python" "$repo/Benchmarks/gevent/tls_echo.py" $((p + 2)) "$certs/cert.pem" "$certs/key.pem")
 
-green_hs=$(bench green-tls $p handshakes -- "${green[@]}")
-nio_hs=$(bench niossl $((p + 1)) handshakes -- "${nio[@]}")
-gevent_hs=""
-((have_gevent)) && gevent_hs=$(bench gevent-ssl $((p + 2)) handshakes -- "${gev[@]}")
-green_echo=$(bench green-tls $p echo -- "${green[@]}")
-nio_echo=$(bench niossl $((p + 1)) echo -- "${nio[@]}")
-gevent_echo=""
-((have_gevent)) && gevent_echo=$(bench gevent-ssl $((p + 2)) echo -- "${gev[@]}")
+# Runs alternate between the servers (green, NIO, gevent; then again), so
+# that the other jobs on the machine, whose load drifts over minutes, weigh
+# on each server alike.
+all=(green nio)
+((have_gevent)) && all+=(gevent)
+declare -A out=()
+for mode in handshakes echo; do
+    for ((r = 1; r <= runs; r++)); do
+        for s in "${all[@]}"; do
+            case $s in
+                green) line=$(bench_once green-tls $p $mode $r -- "${green[@]}") ;;
+                nio) line=$(bench_once niossl $((p + 1)) $mode $r -- "${nio[@]}") ;;
+                gevent) line=$(bench_once gevent-ssl $((p + 2)) $mode $r -- "${gev[@]}") ;;
+            esac
+            if [[ -n $line ]]; then out[$s.$mode]+="$line"$'\n'; fi
+        done
+    done
+done
+green_hs=$(median handshakes_per_sec "${out[green.handshakes]:-}")
+nio_hs=$(median handshakes_per_sec "${out[nio.handshakes]:-}")
+gevent_hs=$(median handshakes_per_sec "${out[gevent.handshakes]:-}")
+green_echo=$(median rtt_per_sec "${out[green.echo]:-}")
+nio_echo=$(median rtt_per_sec "${out[nio.echo]:-}")
+gevent_echo=$(median rtt_per_sec "${out[gevent.echo]:-}")
 
 ratio() { [[ -n $1 && -n $2 ]] && awk "BEGIN { printf \"%.2f×\", $1 / $2 }" || echo "n/a"; }
 hs_row() {
@@ -193,9 +217,10 @@ mkdir -p "$repo/bench-results"
     echo "# TLS benchmarks"
     echo
     echo "Machine: $(uname -m), $(nproc) cores, ${cpu:-unknown CPU}. Date: $(date -u '+%Y-%m-%d %H:%M UTC')."
-    echo "Median of $runs runs; servers pinned to CPU 0, green-tls-load to CPU 1. Certificate: $key_label, self-signed."
+    echo "Median of $runs runs, alternating between the servers; servers pinned to CPU 0, green-tls-load to CPU 1. Certificate: $key_label, self-signed."
     echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other jobs share both CPUs: when neither the server nor the load generator is near 100% busy, throughput says more about them than about the server)."
     echo "$(openssl version); gevent: $("$python" -c 'import gevent, ssl; print(gevent.__version__, "on", ssl.OPENSSL_VERSION)' 2>/dev/null || echo n/a); NIOSSL: BoringSSL (built in)."
+    echo "TLS 1.3 session tickets per connection: Green 1, NIO 1 (--tickets 1; BoringSSL's default is 2), gevent 2 (OpenSSL's default)."
     ((scale == 1)) || echo "Quick run: a tenth of the load."
     echo
     echo "Handshakes: $hs_concurrency in flight, $hs_total new connections, each a full handshake and one 64-byte round trip."
