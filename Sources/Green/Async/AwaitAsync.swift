@@ -58,12 +58,14 @@ public func awaitAsync<T: Sendable>(
     // metadata is looked up, made or destroyed per call. `body` travels in the
     // call's value storage until the worker takes it (no closure context to
     // allocate for it).
-    let call = BridgeCall(
+    let call = BridgeCall.obtain(
         invoke: { call in
             let body = call.takeBody(as: (nonisolated(nonsending) @Sendable () async throws -> T).self)
             call.storeValue(try await body())
         },
         dropValue: { $0.assumingMemoryBound(to: T.self).deinitialize(count: 1) })
     try call.perform(timeout: timeout, executorPreference: executorPreference) { $0.storeBody(body) }
-    return call.takeValue(as: T.self)
+    let value = call.takeValue(as: T.self)
+    call.recycle()
+    return value
 }

@@ -154,6 +154,18 @@ final class BridgeLanes {
     /// The hub's public executor: a preference for it means the hub's lane.
     private let hubExecutorID: ObjectIdentifier
 
+    /// A finished call kept for the next `awaitAsync` (`BridgeCall.recycle`).
+    /// Hub thread only.
+    @exclusivity(unchecked)
+    var spare: BridgeCall?
+
+    /// The lanes of this thread's hub if it has made them (nil otherwise):
+    /// the thread-specific slot, which is cleared when the lanes go.
+    static var ofThisThread: BridgeLanes? {
+        guard let raw = pthread_getspecific(slot) else { return nil }
+        return Unmanaged<BridgeLanes>.fromOpaque(raw).takeUnretainedValue()
+    }
+
     init(hub: Hub) {
         let ex = HubTaskExecutor(hub: hub)
         hubLane = BridgeLane(hub: hub, executor: ex, hubExecutor: ex)
