@@ -89,6 +89,33 @@ import Testing
         }
     }
 
+    @Test func greenletsSpawnedFromAPlainThreadRunOnceEachWhicheverHubTakesThem() throws {
+        let runtime = try GreenRuntime(hubs: 2)
+        let release = ManagedAtomic<Bool>(false)
+        defer {
+            release.store(true, ordering: .releasing)
+            runtime.stop()
+        }
+        let ran = ManagedAtomic<Int>(0)
+        let n = 300
+        let stuck = try Self.stickHub(0, of: runtime) { release.load(ordering: .acquiring) }
+        let allRan = runtime.withPlacement(.hub(1)) { Event() }
+        // From this plain thread: each push nudges hub 1, which may take a
+        // greenlet before or after this thread drops its handle.
+        for i in 0..<n {
+            try runtime.spawn(on: .leastLoaded, name: "plain-\(i)") {
+                if ran.wrappingIncrementThenLoad(ordering: .relaxed) == n { allRan.set() }
+            }
+        }
+        release.store(true, ordering: .releasing) // what hub 1 left, hub 0 runs
+        try green {
+            try allRan.wait()
+            try stuck.join()
+        }
+        #expect(ran.load(ordering: .relaxed) == n)
+        #expect(runtime.hubs.reduce(0) { $0 + $1.stolenGreenletCount } <= n)
+    }
+
     /// Frees nothing but counts its own end: a greenlet's body holds one.
     private final class Tracker: @unchecked Sendable {
         let freed: ManagedAtomic<Int>
