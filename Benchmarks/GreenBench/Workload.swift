@@ -73,6 +73,7 @@ enum UsageError: Error, CustomStringConvertible {
     case missingCount(Workload)
     case badSenders(Int)
     case unsupportedHubs(Int, supported: ClosedRange<Int>)
+    case needsTwoGreenHubs(Workload)
 
     var description: String {
         switch self {
@@ -87,6 +88,8 @@ enum UsageError: Error, CustomStringConvertible {
             return "bad --senders \(senders): needs at least 1"
         case .unsupportedHubs(let hubs, let supported):
             return "--hubs \(hubs) is not supported by the green runtime yet (supported: \(supported.lowerBound)...\(supported.upperBound))"
+        case .needsTwoGreenHubs(let workload):
+            return "\(workload.rawValue) runs on the green runtime with --hubs 2 or more"
         }
     }
 }

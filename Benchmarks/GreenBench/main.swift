@@ -55,7 +55,7 @@ struct GreenBench: ParsableCommand {
             guard senders >= 1 else { throw UsageError.badSenders(senders) }
             guard pairs >= 1 else { throw UsageError.badSenders(pairs) }
             if workload == .scatter && (runtime != .green || hubs < 2) {
-                throw UsageError.badCount("scatter", reason: "scatter runs on the green runtime with --hubs 2 or more")
+                throw UsageError.needsTwoGreenHubs(workload)
             }
             if runtime == .green && !Self.supportedGreenHubs.contains(hubs) {
                 throw UsageError.unsupportedHubs(hubs, supported: Self.supportedGreenHubs)
