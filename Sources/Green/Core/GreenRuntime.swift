@@ -189,6 +189,7 @@ public final class GreenRuntime: @unchecked Sendable {
         running = toStart
         for (i, h) in hubs.enumerated() {
             h.runtimeIndex = i
+            if stealing { h.setStealVictims(hubs) }
             h.runtime = self
         }
         box.release(self)

@@ -84,6 +84,10 @@ public final class Hub: @unchecked Sendable {
     /// This hub's index in `runtime.hubs` (set with `runtime`).
     @exclusivity(unchecked)
     var runtimeIndex = 0
+    /// The other hubs of its runtime, in the order this hub looks at them for
+    /// greenlets to steal (set with `runtime`; see Stealing.swift).
+    @exclusivity(unchecked)
+    var stealVictims = UnsafeMutableBufferPointer<StealVictim>(start: nil, count: 0)
     /// Live greenlets, published for placement (`.leastLoaded`); racy by design.
     let published = ManagedAtomic<Int>(0)
     /// Greenlets started here from other threads that an idle hub may steal

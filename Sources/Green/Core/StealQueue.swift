@@ -28,14 +28,17 @@ final class StealQueue: @unchecked Sendable {
     private var closed = false
     /// A wake-up job is on its way to the owner (set by a push, cleared by `takeAll`).
     private var ownerWakePending = false
-    /// Elements queued now (relaxed hint; see the type's comment).
-    let count = ManagedAtomic<Int>(0)
+    /// Elements queued now (relaxed hint; see the type's comment). An
+    /// `UnsafeAtomic` (a pointer, no reference counting) so that idle hubs
+    /// peek at each other's queues without touching a shared reference count.
+    let count = UnsafeAtomic<Int>.create(0)
 
     init() { pthread_mutex_init(&lock, nil) }
 
     deinit {
         // A hub's queue is closed and emptied before its hub goes; nothing left here.
         pthread_mutex_destroy(&lock)
+        count.destroy()
     }
 
     /// Any thread: queues `g` (its self-retain). Returns `accepted: false` once

@@ -35,7 +35,37 @@ final class StealWakeJob: ThreadsafeJob, @unchecked Sendable {
     }
 }
 
+/// Another hub of the runtime, as a thief sees it: no reference counting on
+/// the idle path (a relaxed load of its queue's count per victim). The thief's
+/// list holds each victim strongly (so its queue and count outlive every look
+/// at them, whenever the runtime itself goes) until the thief's own thread
+/// drops the list as it stops (`closeStealing`).
+struct StealVictim {
+    let hub: Unmanaged<Hub>
+    let count: UnsafeAtomic<Int>
+}
+
 extension Hub {
+    /// Runtime setup (before the hubs run greenlets of the runtime): the other
+    /// hubs, from the next by index around.
+    func setStealVictims(_ hubs: [Hub]) {
+        let others = hubs.count - 1
+        let buf = UnsafeMutableBufferPointer<StealVictim>.allocate(capacity: others)
+        for k in 0..<others {
+            let h = hubs[(runtimeIndex + 1 + k) % hubs.count]
+            buf.initializeElement(at: k, to: StealVictim(hub: Unmanaged.passRetained(h), count: h.stealQueue.count))
+        }
+        stealVictims = buf
+    }
+
+    /// Hub thread, as it stops: lets go of the victims.
+    func dropStealVictims() {
+        let buf = stealVictims
+        stealVictims = UnsafeMutableBufferPointer(start: nil, count: 0)
+        for v in buf { v.hub.release() }
+        buf.deallocate()
+    }
+
     /// Greenlets this hub has taken from other hubs' stealable queues so far. Any thread.
     public var stolenGreenletCount: Int { stolen.load(ordering: .relaxed) }
 
@@ -53,6 +83,7 @@ extension Hub {
     /// `hubGone`); those queued are adopted, so the unwinding kills them.
     func closeStealing() {
         for u in stealQueue.close() { adoptQueued(u) }
+        dropStealVictims()
     }
 
     /// Hub thread: `u` (holding its self-retain) was started from another
@@ -71,13 +102,9 @@ extension Hub {
     /// when there is nothing to steal (a relaxed load per hub).
     @discardableResult
     func stealWork() -> Bool {
-        guard let runtime, !stopRequested, runtime.hubs.count > 1, !runtime.isStopped else { return false }
-        let hubs = runtime.hubs
-        let me = runtimeIndex
-        for k in 1..<hubs.count {
-            let victim = hubs[(me + k) % hubs.count]
-            guard victim.stealQueue.count.load(ordering: .relaxed) > 0 else { continue }
-            let taken = victim.stealQueue.steal()
+        for v in stealVictims where v.count.load(ordering: .relaxed) > 0 {
+            guard let runtime, !stopRequested, !runtime.isStopped else { return false }
+            let taken = v.hub._withUnsafeGuaranteedRef { $0.stealQueue.steal() }
             if taken.isEmpty { continue }
             for g in taken { adoptStolen(g) }
             stolen.wrappingIncrement(by: taken.count, ordering: .relaxed)
