@@ -61,7 +61,9 @@ import Glibc
 //     a local and checks, under the queue's mutex: it is the only strong
 //     reference (`isKnownUniquelyReferenced`), then no weak or unowned
 //     reference exists (new ones can only be made from a strong one). Then no
-//     other thread can reach the greenlet until the thief publishes it again.
+//     other thread can reach the greenlet until the thief publishes it again
+//     (short of a weak reference turned strong, and dropped, between the two
+//     checks: see `StealQueue.mayMove`).
 //     It rebinds it (`hub`, the record's `hub_hot`: nothing else binds an
 //     unstarted greenlet to a hub; its stack, timer and watcher come from the
 //     hub that first runs it) and tracks and queues it as its own. What earlier

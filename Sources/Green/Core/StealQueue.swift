@@ -119,6 +119,10 @@ final class StealQueue: @unchecked Sendable {
     /// a reference before happen before the check: their releases decrement
     /// the count with release ordering, and the fence below acquires (the same
     /// edge that lets a `deinit` read what others wrote).
+    /// The one case the two checks cannot see: a thread holding only a weak
+    /// reference that, between them, turns it into a strong one and drops the
+    /// weak one. Greenlets are not normally held weakly (Green itself never
+    /// holds one so); a program that does should keep the handle instead.
     @inline(never)
     private static func mayMove(_ u: Unmanaged<AnyGreenlet>) -> AnyGreenlet? {
         var g = u.takeRetainedValue()
