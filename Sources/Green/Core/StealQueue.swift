@@ -121,8 +121,10 @@ final class StealQueue: @unchecked Sendable {
     /// edge that lets a `deinit` read what others wrote).
     /// The one case the two checks cannot see: a thread holding only a weak
     /// reference that, between them, turns it into a strong one and drops the
-    /// weak one. Greenlets are not normally held weakly (Green itself never
-    /// holds one so); a program that does should keep the handle instead.
+    /// weak one. Green itself holds a greenlet weakly only in the callback of
+    /// `linkFailure(to:)` (the greenlet to kill); a program that links a
+    /// fire-and-forget greenlet so, or holds one weakly, should keep its handle
+    /// until it has started.
     @inline(never)
     private static func mayMove(_ u: Unmanaged<AnyGreenlet>) -> AnyGreenlet? {
         var g = u.takeRetainedValue()
