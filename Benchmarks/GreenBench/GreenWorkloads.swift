@@ -6,10 +6,10 @@ import Histogram
 
 /// Runs `workload` on green threads and actors and reports what it measured.
 func runGreenWorkload(_ workload: Workload, count: Int, senders: Int, pairs: Int, hubs: Int,
-                      executor: BridgeExecutor? = nil) throws -> Report {
+                      executor: BridgeExecutor? = nil, stealing: Bool = true) throws -> Report {
     if hubs > 1 || workload == .pairs {
         return try runMultiHubWorkload(workload, count: count, senders: senders, pairs: pairs, hubs: hubs,
-                                       executor: executor)
+                                       executor: executor, stealing: stealing)
     }
     switch workload {
     case .switch: return try greenSwitch(count)
@@ -20,6 +20,7 @@ func runGreenWorkload(_ workload: Workload, count: Int, senders: Int, pairs: Int
     case .ring: return try greenRing(count)
     case .skynet: return try greenSkynet(leaves: count)
     case .pairs: fatalError("pairs runs on a runtime")
+    case .scatter: fatalError("scatter runs on a runtime of two hubs or more")
     case .bridge: return try greenBridge(count, executor: executor ?? .hub)
     case .greenFromAsync: return try greenFromAsync(count, executor: executor ?? .global)
     case .restart: return try greenRestart(count)

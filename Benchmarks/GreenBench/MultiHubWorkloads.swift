@@ -9,7 +9,11 @@
 /// - ring: the 100 nodes in N contiguous blocks, so N hops per lap cross hubs;
 /// - switch and spawn: each hub runs its share locally; the line reports the total;
 /// - skynet: the root's ten children spread over the hubs; everything below stays local;
-/// - bridge, green-from-async and restart: as on one hub, on hub 0.
+/// - bridge, green-from-async and restart: as on one hub, on hub 0;
+/// - scatter: hub 1 busy in a greenlet that does not yield; hub 0 spawns fire-and-forget
+///   greenlets `.leastLoaded` (those placed on hub 1 run only when hub 0 steals them, or when
+///   hub 1 is free again).
+import Glibc
 import Atomics
 import Green
 import GreenActors
@@ -17,8 +21,8 @@ import Histogram
 
 /// Runs `workload` on `hubs` hubs (the calling thread is hub 0).
 func runMultiHubWorkload(_ workload: Workload, count: Int, senders: Int, pairs: Int, hubs: Int,
-                         executor: BridgeExecutor? = nil) throws -> Report {
-    let runtime = try GreenRuntime(hubs: hubs, includingCallingThread: true)
+                         executor: BridgeExecutor? = nil, stealing: Bool = true) throws -> Report {
+    let runtime = try GreenRuntime(hubs: hubs, includingCallingThread: true, stealing: stealing)
     defer { runtime.stop() }
     var report: Report
     switch workload {
@@ -30,6 +34,7 @@ func runMultiHubWorkload(_ workload: Workload, count: Int, senders: Int, pairs: 
     case .ring: report = try hubsRing(runtime, count)
     case .skynet: report = try hubsSkynet(runtime, leaves: count)
     case .pairs: report = try hubsPairs(runtime, roundtrips: count, pairs: pairs)
+    case .scatter: report = try hubsScatter(runtime, count)
     case .bridge, .greenFromAsync, .restart:
         // The bridge (one hub and Swift's pool) and a supervisor's restarts run on hub 0.
         report = try runGreenWorkload(workload, count: count, senders: senders, pairs: pairs, hubs: 1,
@@ -197,6 +202,35 @@ private func hubsSpawn(_ runtime: GreenRuntime, _ n: Int) throws -> Report {
     return .spawn(runtime: .green, greenlets: n, spawnAndParkSeconds: parked,
                   totalSeconds: watch.elapsedSeconds, residentGrowth: growth)
 }
+
+/// Hub 1 busy (a greenlet spinning without yielding until every greenlet ran, at most
+/// `scatterBusyCapNanos`), hub 0 spawning `n` fire-and-forget greenlets `.leastLoaded`:
+/// the seconds from the first spawn until all have run.
+private func hubsScatter(_ runtime: GreenRuntime, _ n: Int) throws -> Report {
+    let ran = ManagedAtomic<Int>(0)
+    let busySpinning = ManagedAtomic<Bool>(false)
+    let busy = try runtime.spawn(on: .hub(1), name: "busy") {
+        busySpinning.store(true, ordering: .releasing)
+        let deadline = monotonicNanos() + scatterBusyCapNanos
+        while ran.load(ordering: .acquiring) < n && monotonicNanos() < deadline { sched_yield() }
+    }
+    while !busySpinning.load(ordering: .acquiring) { sched_yield() }
+    let allRan = Event()
+    let watch = Stopwatch()
+    for _ in 0..<n {
+        try runtime.spawn(on: .leastLoaded) {
+            if ran.wrappingIncrementThenLoad(ordering: .acquiringAndReleasing) == n { allRan.set() }
+        }
+    }
+    try allRan.wait()
+    let seconds = watch.elapsedSeconds
+    try busy.join()
+    return .scatter(greenlets: n, seconds: seconds, stolen: runtime.hubs[0].stolenGreenletCount,
+                    stealing: runtime.stealing)
+}
+
+/// How long scatter's busy greenlet spins at most (so that `--no-steal` ends).
+private let scatterBusyCapNanos: UInt64 = 1_000_000_000
 
 /// One node of the ring: passes the token on until no hops are left.
 private final class Node: GreenActor<Int> {

@@ -23,6 +23,7 @@ func runSwiftWorkload(_ workload: Workload, count: Int, senders: Int, pairs: Int
     case .bridge: return await swiftActorHop(count)
     case .greenFromAsync: return await swiftTaskValue(count)
     case .restart: return await restartLoop(restarts: count)
+    case .scatter: fatalError("scatter is a green-runtime workload (validated in main.swift)")
     }
 }
 

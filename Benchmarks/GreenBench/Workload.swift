@@ -28,6 +28,9 @@ enum Workload: String, CaseIterable, Sendable {
     case greenFromAsync = "green-from-async"
     /// A one-for-one supervisor's permanent child crashes and is restarted COUNT times.
     case restart
+    /// COUNT fire-and-forget greenlets spawned `.leastLoaded` from hub 0 while hub 1 is busy
+    /// in a greenlet that does not yield (green, `--hubs 2` or more; `--no-steal` pins them).
+    case scatter
 
     /// Parses a workload name, or throws `UsageError.unknownWorkload`.
     static func parse(_ name: String) throws -> Workload {
@@ -44,6 +47,9 @@ enum Workload: String, CaseIterable, Sendable {
 
     /// Checks that `count` suits this workload.
     func validate(count: Int) throws {
+        if self == .scatter && count < 2 {
+            throw UsageError.badCount("\(count)", reason: "scatter needs at least 2 greenlets")
+        }
         if self == .skynet && !count.isPowerOfTen {
             throw UsageError.badCount("\(count)", reason: "skynet needs a power of ten of at least 10 leaves")
         }
@@ -67,6 +73,7 @@ enum UsageError: Error, CustomStringConvertible {
     case missingCount(Workload)
     case badSenders(Int)
     case unsupportedHubs(Int, supported: ClosedRange<Int>)
+    case needsTwoGreenHubs(Workload)
 
     var description: String {
         switch self {
@@ -81,6 +88,8 @@ enum UsageError: Error, CustomStringConvertible {
             return "bad --senders \(senders): needs at least 1"
         case .unsupportedHubs(let hubs, let supported):
             return "--hubs \(hubs) is not supported by the green runtime yet (supported: \(supported.lowerBound)...\(supported.upperBound))"
+        case .needsTwoGreenHubs(let workload):
+            return "\(workload.rawValue) runs on the green runtime with --hubs 2 or more"
         }
     }
 }

@@ -137,6 +137,19 @@ extension Report {
     }
 }
 
+extension Report {
+    /// `scatter`: `greenlets seconds greenlets_per_s stolen steal`.
+    static func scatter(greenlets: Int, seconds: Double, stolen: Int, stealing: Bool) -> Report {
+        var report = Report(workload: .scatter, runtime: .green)
+        report.add("greenlets", greenlets)
+        report.add("seconds", seconds: seconds)
+        report.add("greenlets_per_s", Int(Double(greenlets) / seconds))
+        report.add("stolen", stolen)
+        report.add("steal", stealing ? "on" : "off")
+        return report
+    }
+}
+
 /// An empty histogram for pingpong's round-trip latencies, in nanoseconds (1 ns to 60 s, three
 /// significant digits): both runtimes record into one of these.
 func makeLatencyHistogram() -> Histogram<UInt64> {

@@ -14,7 +14,7 @@ struct GreenBench: ParsableCommand {
         abstract: "Benchmarks green threads and actors against Swift concurrency.",
         discussion: """
             Prints one line of key=value pairs. Workloads: switch, pingpong, oneway, fanin, spawn, ring, restart, \
-            pairs, bridge, green-from-async need COUNT; skynet takes a power of ten of leaves and defaults to 1000000.
+            pairs, bridge, green-from-async, scatter need COUNT; skynet takes a power of ten of leaves and defaults to 1000000.
             """
     )
 
@@ -42,6 +42,9 @@ struct GreenBench: ParsableCommand {
 
     @Option(help: "Independent ping-pong pairs for pairs.")
     var pairs = 2
+
+    @Flag(inversion: .prefixedNo, help: "Whether idle hubs steal unstarted greenlets (green runtime).")
+    var steal = true
     @Option(help: "bridge: where awaitAsync bodies run (hub, the default, or global); green-from-async: where the calling Task runs (global, the default, or hub). Green runtime only.")
     var executor: BridgeExecutor?
 
@@ -51,6 +54,9 @@ struct GreenBench: ParsableCommand {
             try workload.validate(count: count)
             guard senders >= 1 else { throw UsageError.badSenders(senders) }
             guard pairs >= 1 else { throw UsageError.badSenders(pairs) }
+            if workload == .scatter && (runtime != .green || hubs < 2) {
+                throw UsageError.needsTwoGreenHubs(workload)
+            }
             if runtime == .green && !Self.supportedGreenHubs.contains(hubs) {
                 throw UsageError.unsupportedHubs(hubs, supported: Self.supportedGreenHubs)
             }
@@ -63,7 +69,8 @@ struct GreenBench: ParsableCommand {
         let (workload, count, senders, pairs, hubs) = (workload, try resolvedCount(), senders, pairs, hubs)
         let report = switch runtime {
         case .green:
-            try runGreenWorkload(workload, count: count, senders: senders, pairs: pairs, hubs: hubs, executor: executor)
+            try runGreenWorkload(workload, count: count, senders: senders, pairs: pairs, hubs: hubs, executor: executor,
+                                 stealing: steal)
         case .swift:
             try runDetached { try await runSwiftWorkload(workload, count: count, senders: senders, pairs: pairs) }
         }

@@ -17,6 +17,7 @@ import Testing
         "bridge": ["calls", "seconds", "ns_per_call", "p50_ns", "p99_ns"],
         "green-from-async": ["calls", "seconds", "ns_per_call", "p50_ns", "p99_ns"],
         "restart": ["restarts", "seconds", "ns_per_restart", "cpu_ns_per_restart"],
+        "scatter": ["greenlets", "seconds", "greenlets_per_s", "stolen"],
     ]
 
     static let runs: [(String, [String])] = [
@@ -28,8 +29,9 @@ import Testing
         ("restart", ["1000"]),
     ]
 
-    /// Every workload again on a runtime of two hubs.
+    /// Every workload again on a runtime of two hubs, and those that need two.
     static let twoHubRuns: [(String, [String])] = runs.map { ($0.0, $0.1 + ["--hubs", "2"]) }
+        + [("scatter", ["1000", "--hubs", "2"]), ("scatter", ["1000", "--hubs", "2", "--no-steal"])]
 
     func bench(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -75,6 +77,12 @@ import Testing
             }
             if workload == "skynet" { #expect(line.contains("sum=499500")) }
         }
+    }
+
+    @Test func scatterNeedsTwoGreenHubs() throws {
+        let r = try bench(["scatter", "1000"])
+        #expect(r.status == 64)
+        #expect(r.err.contains("--hubs 2"))
     }
 
     @Test func aBadWorkloadIsAUsageError() throws {

@@ -219,6 +219,15 @@ open class AnyGreenlet {
     /// - Throws: `GreenError.alreadyStarted` when started (or killed) before.
     /// - Note: does not switch.
     public func start() throws {
+        try start(stealableIn: nil)
+    }
+
+    /// `start()`; with `runtime` (given by `GreenRuntime.spawn` for a greenlet
+    /// whose placement let the runtime choose its hub), a start from another
+    /// thread queues it where an idle hub of `runtime` may steal it (see
+    /// "Idle hubs steal" in GreenRuntime.swift).
+    @inline(__always)
+    func start(stealableIn runtime: GreenRuntime?) throws {
         guard state == .unstarted else { throw GreenError.alreadyStarted(name: name) }
         _ = Unmanaged.passRetained(self)
         if _fastPath(hub.isCurrentThread) {
@@ -226,11 +235,28 @@ open class AnyGreenlet {
             hub.schedule(self)
             return
         }
+        try startElsewhere(stealableIn: runtime)
+    }
+
+    /// `start()` from a thread other than the greenlet's hub's; the self-retain is taken.
+    @inline(never)
+    private func startElsewhere(stealableIn runtime: GreenRuntime?) throws {
         // Another hub's greenlet: it starts there. Until the hub runs the
         // closure, the state says "scheduled" so a second start is refused.
         state = .scheduledStart
         handedOver = true
         let home = hub!
+        if let runtime {
+            // The queue's element is the self-retain. Once pushed, a thief may
+            // rebind the greenlet at any moment: nothing here touches `self` after.
+            let (accepted, wakeOwner) = home.stealQueue.push(Unmanaged.passUnretained(self))
+            if accepted {
+                if wakeOwner { home.ownerWake.send() }
+                Hub.nudgeThief(for: home, in: runtime)
+                return
+            }
+            // The hub is stopping: start it the ordinary way (or fail with hubGone).
+        }
         let posted = home.runThreadsafe { [self] in
             home.track(self)
             if state == .scheduledStart { home.hot.pointee.ready.append(UnsafeMutableRawPointer(record)) }

@@ -30,6 +30,57 @@ import Glibc
 //   entry for a few microseconds before sleeping, so a cross-core ping-pong does
 //   not pay an `epoll` wake-up per message; at most half the hubs spin at once
 //   (Go's and Tokio's rule), so an idle runtime does not burn every core.
+// - **Idle hubs steal** (StealQueue.swift, Stealing.swift). A hub stuck in a
+//   greenlet that does not yield drains nothing, not even its thread-safe
+//   entry, so work placed on it waits. The rule:
+//   - *What may be stolen:* a greenlet started by `spawn` from a thread other
+//     than its hub's, whose placement let the runtime choose the hub
+//     (`.leastLoaded`, or `.local` from outside the runtime), that has not
+//     started, and to which, at the moment the thief looks, nothing refers but
+//     the queue: no handle, link, joiner or job holding it strongly, and no
+//     weak or unowned reference. In practice: fire-and-forget spawns (the
+//     handle was dropped). Never `.hub(i)` or `.local` from a runtime hub (the
+//     caller asked for that hub), never a greenlet made under `withPlacement`
+//     and started by hand (it may have been linked before it started), never
+//     an actor (its mailbox belongs to its hub).
+//   - *Where they wait:* the starting thread pushes such a greenlet (its
+//     self-retain) onto its hub's stealable queue, a mutex-guarded FIFO,
+//     instead of the thread-safe entry; it then wakes the owner (one job per
+//     burst) and nudges one other hub (the next by index, unless that is the
+//     caller's own). Nothing on the same-hub path changes: a start on the
+//     greenlet's own hub never reaches this code.
+//   - *Who takes them:* the owner adopts its whole queue at every pass of its
+//     loop (a relaxed load of the queue's count when it is empty), when its
+//     wake-up job runs, and before it unwinds. A hub with nothing ready (before
+//     it spins, every 64 turns of its spin, and when nudged) takes up to half of
+//     another hub's queue, oldest first, skipping any greenlet something else
+//     refers to (those stay, in order, for their owner).
+//   - *Why moving one is race-free:* a greenlet's `hub` is read without
+//     synchronization by whoever holds a reference (`kill`, `join`, `link`
+//     read it to know where to go). The thief moves the queue's reference into
+//     a local and checks, under the queue's mutex: it is the only strong
+//     reference (`isKnownUniquelyReferenced`), then no weak or unowned
+//     reference exists (new ones can only be made from a strong one). Then no
+//     other thread can reach the greenlet until the thief publishes it again
+//     (short of a weak reference turned strong, and dropped, between the two
+//     checks: see `StealQueue.mayMove`).
+//     It rebinds it (`hub`, the record's `hub_hot`: nothing else binds an
+//     unstarted greenlet to a hub; its stack, timer and watcher come from the
+//     hub that first runs it) and tracks and queues it as its own. What earlier
+//     holders wrote happens before: their releases decrement the count with
+//     release ordering, and the thief's acquiring fence after the check pairs
+//     with them (the edge that lets a `deinit` read what others wrote).
+//   - *Memory ordering of the queue:* all of it under the mutex (a push's
+//     unlock releases the greenlet's fields written before it; a taker's lock
+//     acquires them). Its `count` is a relaxed hint for peeking without the
+//     lock: a stale zero only delays a steal (the pusher's nudge and the
+//     owner's loop pass cover it).
+//   - *Stopping:* a stopping hub closes its queue (later starts take the
+//     ordinary path, or fail with `hubGone`) and adopts what is queued, so
+//     `stop()` runs or unwinds every greenlet ever started: none is stranded.
+//     A stopping runtime's hubs no longer steal.
+//   - `GreenRuntime(stealing: false)` turns it off (every greenlet runs where
+//     its placement put it).
 // - **Deadlock reports.** A lone hub reports `wouldBlockForever` when nothing
 //   it owns can wake its root. A runtime's hub never does: another core may
 //   send it work at any moment, so its loop is kept alive while it belongs to
@@ -82,6 +133,8 @@ public final class GreenRuntime: @unchecked Sendable {
     private let nextPick = ManagedAtomic<Int>(0)
     /// Whether hub 0 is the thread that made the runtime (not started by it).
     public let includesCallingThread: Bool
+    /// Whether idle hubs steal unstarted greenlets (see "Idle hubs steal").
+    public let stealing: Bool
     /// Hubs the runtime stops when it stops: its own threads' (not the caller's).
     private var waitersOnStop: [(Hub, AnyGreenlet)] = []
 
@@ -94,14 +147,20 @@ public final class GreenRuntime: @unchecked Sendable {
     ///   - includingCallingThread: when true, the calling thread's hub is hub 0
     ///     and `hubs - 1` threads are started; the caller keeps running its own
     ///     hub (`stop()` leaves it alone).
+    ///   - stealing: whether an idle hub may run greenlets that `spawn` placed
+    ///     on a busy one (see "Idle hubs steal"); false pins every greenlet to
+    ///     the hub its placement chose.
     /// - Throws: `RuntimeError.badHubCount`, `.threadStartFailed`,
     ///   `.alreadyInRuntime` (the calling thread's hub belongs to a runtime).
     /// - Note: blocks the calling OS thread briefly while the threads start
     ///   (not cooperatively: tens of microseconds a thread). Any thread.
-    public init(hubs count: Int = GreenRuntime.defaultHubCount, includingCallingThread: Bool = false) throws {
+    public init(
+        hubs count: Int = GreenRuntime.defaultHubCount, includingCallingThread: Bool = false, stealing: Bool = true
+    ) throws {
         guard count >= 1 && count <= 4096 else { throw RuntimeError.badHubCount(count) }
         id = GreenRuntime.nextID.loadThenWrappingIncrement(ordering: .relaxed)
         includesCallingThread = includingCallingThread
+        self.stealing = stealing
         pthread_mutex_init(&lock, nil)
         pthread_cond_init(&cond, nil)
         var made: [Hub] = []
@@ -130,7 +189,11 @@ public final class GreenRuntime: @unchecked Sendable {
         made += box.waitFor(toStart)
         hubs = made
         running = toStart
-        for h in hubs { h.runtime = self }
+        for (i, h) in hubs.enumerated() {
+            h.runtimeIndex = i
+            if stealing { h.setStealVictims(hubs) }
+            h.runtime = self
+        }
         box.release(self)
     }
 
@@ -182,6 +245,10 @@ public final class GreenRuntime: @unchecked Sendable {
         for t in threads { pthread_join(t, nil) }
         threads = []
         if includesCallingThread {
+            // Hub 0 lives on: what was queued on it for stealing becomes its
+            // own (now, or at its next loop pass when stop() runs elsewhere).
+            let h0 = hubs[0]
+            if h0.isCurrentThread { h0.closeStealing() } else { _ = h0.runThreadsafe { h0.closeStealing() } }
             hubs[0].runtime = nil
             ev_unref(hubs[0].loop)
         }
@@ -201,15 +268,21 @@ public final class GreenRuntime: @unchecked Sendable {
     /// The hub `placement` names.
     /// - Note: `.hub(i)` out of range stops the program with a message. Any thread.
     public func hub(for placement: Placement) -> Hub {
+        pick(placement).hub
+    }
+
+    /// The hub `placement` names, and whether the runtime chose it (`.leastLoaded`,
+    /// or `.local` from outside the runtime): then any hub may run the greenlet.
+    private func pick(_ placement: Placement) -> (hub: Hub, chosen: Bool) {
         switch placement {
         case .local:
-            if let own = Hub.existing, own.runtime === self { return own }
-            return leastLoaded()
+            if let own = Hub.existing, own.runtime === self { return (own, false) }
+            return (leastLoaded(), true)
         case .hub(let i):
             precondition(hubs.indices.contains(i), "Green: Placement.hub(\(i)) but the runtime has \(hubs.count) hubs")
-            return hubs[i]
+            return (hubs[i], false)
         case .leastLoaded:
-            return leastLoaded()
+            return (leastLoaded(), true)
         }
     }
 
@@ -232,7 +305,11 @@ public final class GreenRuntime: @unchecked Sendable {
     /// from another thread, the start travels to their hub.
     /// - Note: does not switch. Any thread.
     public func withPlacement<T>(_ placement: Placement, _ make: () throws -> T) rethrows -> T {
-        let target = hub(for: placement)
+        try constructing(on: hub(for: placement), make)
+    }
+
+    /// Runs `make` so that the greenlets it constructs belong to `target`.
+    private func constructing<T>(on target: Hub, _ make: () throws -> T) rethrows -> T {
         let saved = green_get_placement_hub()
         green_set_placement_hub(Unmanaged.passUnretained(target).toOpaque())
         defer { green_set_placement_hub(saved) }
@@ -240,6 +317,13 @@ public final class GreenRuntime: @unchecked Sendable {
     }
 
     /// Starts a greenlet running `body` on the hub `placement` names.
+    ///
+    /// When the runtime chose the hub (`.leastLoaded`, or `.local` from a thread
+    /// outside the runtime) and the caller is not on that hub, the greenlet may
+    /// instead be run by an idle hub, if nothing but the runtime refers to it
+    /// by then (the handle returned here was dropped): see "Idle hubs steal"
+    /// at the top of GreenRuntime.swift. Keep the handle (or use `.hub(i)`) to
+    /// be sure where it runs.
     /// - Throws: `GreenError.hubGone` when that hub has ended.
     /// - Note: does not switch. Any thread.
     @discardableResult
@@ -247,8 +331,9 @@ public final class GreenRuntime: @unchecked Sendable {
         on placement: Placement = .local, name: String? = nil, stackSize: Int? = nil,
         _ body: @escaping () throws -> T
     ) throws -> Greenlet<T> {
-        let g = withPlacement(placement) { Greenlet(name: name, stackSize: stackSize, body) }
-        try g.start()
+        let (target, chosen) = pick(placement)
+        let g = constructing(on: target) { Greenlet(name: name, stackSize: stackSize, body) }
+        try g.start(stealableIn: chosen && stealing ? self : nil)
         return g
     }
 
@@ -307,6 +392,7 @@ public final class GreenRuntime: @unchecked Sendable {
         box.add(hub)
         let runtime = box.awaitRuntime()
         hub.serveUntilStopped()
+        hub.closeStealing()
         hub.unwindAll(patience: hub.stopPatience)
         runtime?.hubThreadEnded()
         // The thread ends here; its hub's close() frees the loop and stacks.

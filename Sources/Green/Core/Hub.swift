@@ -81,8 +81,26 @@ public final class Hub: @unchecked Sendable {
     /// The runtime this hub is one of, if any (set once, before the hub runs greenlets).
     @exclusivity(unchecked)
     public internal(set) unowned(unsafe) var runtime: GreenRuntime?
+    /// This hub's index in `runtime.hubs` (set with `runtime`).
+    @exclusivity(unchecked)
+    var runtimeIndex = 0
+    /// The other hubs of its runtime, in the order this hub looks at them for
+    /// greenlets to steal (set with `runtime`; see Stealing.swift).
+    @exclusivity(unchecked)
+    var stealVictims = UnsafeMutableBufferPointer<StealVictim>(start: nil, count: 0)
     /// Live greenlets, published for placement (`.leastLoaded`); racy by design.
     let published = ManagedAtomic<Int>(0)
+    /// Greenlets started here from other threads that an idle hub may steal
+    /// (see "Idle hubs steal" in GreenRuntime.swift).
+    let stealQueue = StealQueue()
+    /// Greenlets this hub has stolen (`stolenGreenletCount`).
+    let stolen = ManagedAtomic<Int>(0)
+    /// Wakes this hub to adopt its own queued stealable greenlets.
+    @exclusivity(unchecked)
+    private(set) var ownerWake: StealWakeJob!
+    /// Wakes this hub to look for greenlets to steal.
+    @exclusivity(unchecked)
+    private(set) var thiefWake: StealWakeJob!
     /// Passes of the hub loop with ready greenlets since libev was last polled.
     @exclusivity(unchecked)
     private var itersSincePoll = 0
@@ -158,6 +176,8 @@ public final class Hub: @unchecked Sendable {
         hot.pointee.hubRecord = hubG.record
         try hubG.prepareStack(entry: hubEntry, data: Unmanaged.passUnretained(self).toOpaque())
         threadsafe.attach(to: self)
+        ownerWake = StealWakeJob(hub: self, adoptOwn: true)
+        thiefWake = StealWakeJob(hub: self, adoptOwn: false)
         if let v = getenv("GREEN_MONITOR"), String(cString: v) == "1" {
             startMonitor()
         }
@@ -167,6 +187,8 @@ public final class Hub: @unchecked Sendable {
     /// every greenlet still alive is killed and unwound first (`unwindAll`).
     private func close() {
         guard !closed else { return }
+        // Greenlets queued for stealing become this hub's, and are unwound.
+        closeStealing()
         if let rec = green_get_current(), rec == root.record { unwindAll() }
         closed = true
         monitor?.stop()
@@ -324,8 +346,10 @@ public final class Hub: @unchecked Sendable {
             reapDying()
             runCallbacks()
             if runtime != nil {
+                // Greenlets started here from other threads, not stolen (yet).
+                if stealQueue.count.load(ordering: .relaxed) > 0 { adoptStealable() }
                 published.store(hot.pointee.liveCount, ordering: .relaxed)
-                if hot.pointee.ready.isEmpty { spinForWork() }
+                if hot.pointee.ready.isEmpty && !stealWork() { spinForWork() }
             }
             if hot.pointee.ready.isEmpty {
                 monitor?.enterPoll()
@@ -382,6 +406,7 @@ public final class Hub: @unchecked Sendable {
             }
             n &+= 1
             if n & 63 == 0 {
+                if stealWork() { return }
                 if green_monotonic_nanos() > deadline { return }
                 // On a machine with more runnable threads than cores, a spinner
                 // must not hold the core the other side needs to answer.
@@ -456,6 +481,7 @@ public final class Hub: @unchecked Sendable {
         defer { ev_unref(loop); hot.pointee.unwinding = false }
         threadsafe.drainNow()
         runCallbacks()
+        adoptStealable()
         let deadline = ContinuousClock.now + patience
         while hot.pointee.liveCount > 0 {
             var victims: [AnyGreenlet] = []
