@@ -183,8 +183,15 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     deinit {
         // (`holdsBody` here would mean the worker never ran: its Task, which
         // holds the call, leaked with it; nothing to drop then.)
+        dropStoredValue()
+    }
+
+    /// Destroys a value stored and never taken.
+    private func dropStoredValue() {
         guard hasValue, !holdsBody else { return }
+        hasValue = false
         if let box = valueBox {
+            valueBox = nil
             dropValue(box)
             box.deallocate()
         } else {
@@ -278,6 +285,12 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
                 waiter = nil
                 lane.hub.wake(w)
             }
+        } else {
+            // A late outcome: dropped now, not when the call goes. An idle
+            // worker that once ran this call object (it may be a recycled
+            // one) can hold it until that worker's next call.
+            dropStoredValue()
+            error = nil
         }
         if let next { lane.takeBack(worker!, next, reusable: !abandoned) }
     }

@@ -142,7 +142,8 @@ open class AnyGreenlet {
     /// A greenlet of the calling thread's hub (or of the hub a runtime's
     /// placement names), not started.
     init(spawnedName name: String?, stackSize: Int?) {
-        let hub = Hub.forNewGreenlet
+        let placed = Hub.placementTarget
+        let hub = placed ?? Hub.current
         record = .allocate(capacity: 1)
         record.initialize(to: green_record())
         self.stackSize = stackSize ?? Green.defaultStackSize
@@ -150,7 +151,14 @@ open class AnyGreenlet {
         self.hub = hub
         record.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
         record.pointee.hub_hot = UnsafeMutableRawPointer(hub.hot)
-        if name != nil { copyNameToRecord() } else { record.pointee.number = hub.nextGreenletNumber() }
+        if name != nil {
+            copyNameToRecord()
+        } else if placed == nil || hub.isCurrentThread {
+            record.pointee.number = hub.nextGreenletNumber()
+        } else {
+            // Placed on another thread's hub: its counter is that thread's.
+            record.pointee.number = Hub.offThreadGreenletNumber()
+        }
     }
 
     deinit {

@@ -220,7 +220,17 @@ public final class Hub: @unchecked Sendable {
         Unmanaged<AnyGreenlet>.fromOpaque(green_get_current()!.pointee.owner).takeUnretainedValue()
     }
 
+    /// The N of a "Greenlet-N" made on one thread and placed on another's hub
+    /// (`GreenRuntime.withPlacement`): from a process-wide counter, since the
+    /// hub's own belongs to its thread. Like the numbers of two hubs, these
+    /// may repeat a hub's; a name is for logs, not an identity. Any thread.
+    static func offThreadGreenletNumber() -> UInt64 {
+        offThreadNumbers.wrappingIncrementThenLoad(ordering: .relaxed)
+    }
+    private static let offThreadNumbers = ManagedAtomic<UInt64>(0)
+
     /// The N of the next "Greenlet-N" (names are formatted only when read).
+    /// Hub thread only.
     func nextGreenletNumber() -> UInt64 {
         greenletsNumbered += 1
         return UInt64(greenletsNumbered)

@@ -154,6 +154,32 @@ struct WideTracked: Sendable {
         gate.send(())
         await released.next()  // would hang if the late value leaked
     }
+
+    /// The same with a call object that served an earlier call on another
+    /// lane: the worker that ran that call sits idle there and may still hold
+    /// the object, so the late value must be dropped when it arrives, not
+    /// when the object goes.
+    @Test func aLateResultOfAReusedCallIsReleased() async throws {
+        let released = Signal<Void>()
+        let gate = Signal<Void>()
+        let outcome = try await Green.run { () -> String in
+            guard try awaitAsync(executorPreference: globalConcurrentExecutor, { 1 }) == 1 else { return "wrong value" }
+            do {
+                _ = try awaitAsync(timeout: .milliseconds(10)) { () -> WideTracked in
+                    await withTaskCancellationHandler {
+                        await gate.next()
+                    } onCancel: {}
+                    return WideTracked(tracked: Tracked(released))
+                }
+                return "returned"
+            } catch is Timeout {
+                return "timeout"
+            }
+        }
+        #expect(outcome == "timeout")
+        gate.send(())
+        await released.next()  // would hang if the late value leaked
+    }
 }
 
 /// A counter shared by greenlets of one hub.
