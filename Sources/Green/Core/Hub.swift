@@ -198,6 +198,13 @@ public final class Hub: @unchecked Sendable {
         threadsafe.detach()
         threadsafe.drainNow()
         runCallbacks()
+        // What was accepted between unwindAll's drain and the detach (a start
+        // from another thread) may have made a greenlet live again: it is
+        // unwound too, or it would never run and never be freed.
+        if let rec = green_get_current(), rec == root.record, hot.pointee.liveCount > 0 {
+            unwindAll()
+            runCallbacks()
+        }
         ev_loop_destroy(loop)
         hubGreenlet.releaseStack()
         pool.drain()
