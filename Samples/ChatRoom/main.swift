@@ -58,13 +58,7 @@ struct ChatRoomCommand: ParsableCommand {
         if hubs > 1 { return try runOnHubs(config) }
         let room = ChatRoom(host: host, port: port, configuration: config)
         try room.start()
-        print("To join, telnet \(host.isEmpty ? "127.0.0.1" : host) \(room.port)")
-        fflush(stdout)
-        let term = onSignal(SIGTERM) { try room.close() }
-        let int = onSignal(SIGINT) { try room.close() }
-        try room.serveForever()
-        term.cancel()
-        int.cancel()
+        try serve(port: room.port, close: { try room.close() }, serveForever: { try room.serveForever() })
     }
 
     /// The room on `hubs` hubs, this thread's among them.
@@ -73,12 +67,20 @@ struct ChatRoomCommand: ParsableCommand {
         defer { runtime.stop() }
         let room = MultiHubChatRoom(runtime: runtime, host: host, port: port, configuration: config)
         try room.start()
-        print("To join, telnet \(host.isEmpty ? "127.0.0.1" : host) \(room.port)")  // as with one hub: scripts read the port last
+        try serve(port: room.port, close: { try room.close() }, serveForever: { try room.serveForever() })
+    }
+
+    /// Says where to join (scripts read the port from this line), closes the
+    /// room on SIGTERM or SIGINT, and serves until it is closed.
+    func serve(port: Int, close: @escaping () throws -> Void, serveForever: () throws -> Void) throws {
+        print("To join, telnet \(host.isEmpty ? "127.0.0.1" : host) \(port)")
         fflush(stdout)
-        let term = onSignal(SIGTERM) { try room.close() }
-        let int = onSignal(SIGINT) { try room.close() }
-        try room.serveForever()
-        term.cancel()
-        int.cancel()
+        let term = onSignal(SIGTERM) { try close() }
+        let int = onSignal(SIGINT) { try close() }
+        defer {
+            term.cancel()
+            int.cancel()
+        }
+        try serveForever()
     }
 }
