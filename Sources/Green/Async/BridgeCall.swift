@@ -125,9 +125,10 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     @usableFromInline
     func recycle() {
         // (The thread's lanes are those of the hub this call just ran on:
-    // `perform` found them through the same slot. `error` is nil: the call
-    // ended normally. `lane` is set anew by the next `perform`.)
-        guard finished, !abandoned, !hasValue, !holdsBody, valueBox == nil,
+    // `perform` found them through the same slot. A call that ended normally
+    // holds nothing: its body was taken, its value too, `error` is nil.
+    // `lane` is set anew by the next `perform`.)
+        guard finished, !abandoned,
               let lanes = BridgeLanes.ofThisThread, lanes.spare == nil else { return }
         finished = false
         lanes.spare = self

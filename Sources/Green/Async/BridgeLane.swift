@@ -161,6 +161,7 @@ final class BridgeLanes {
 
     /// The lanes of this thread's hub if it has made them (nil otherwise):
     /// the thread-specific slot, which is cleared when the lanes go.
+    @inline(__always)
     static var ofThisThread: BridgeLanes? {
         guard let raw = pthread_getspecific(slot) else { return nil }
         return Unmanaged<BridgeLanes>.fromOpaque(raw).takeUnretainedValue()
@@ -177,10 +178,7 @@ final class BridgeLanes {
     /// the hub's locals, which own them.
     @inline(__always)
     static func of(_ hub: Hub) -> BridgeLanes {
-        if let raw = pthread_getspecific(slot) {
-            let lanes = Unmanaged<BridgeLanes>.fromOpaque(raw).takeUnretainedValue()
-            if lanes.hubLane.hub === hub { return lanes }
-        }
+        if let lanes = ofThisThread, lanes.hubLane.hub === hub { return lanes }
         return ofSlow(hub)
     }
 

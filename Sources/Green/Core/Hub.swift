@@ -189,7 +189,10 @@ public final class Hub: @unchecked Sendable {
         guard !closed else { return }
         // Greenlets queued for stealing become this hub's, and are unwound.
         closeStealing()
-        if let rec = green_get_current(), rec == root.record { unwindAll() }
+        let onRoot = green_get_current() == root.record
+        if onRoot { unwindAll() }
+        // Greenlets that would not end within the patience (logged).
+        let stubborn = hot.pointee.liveCount
         closed = true
         monitor?.stop()
         // Refuse work from other threads from now on, and run what was
@@ -199,9 +202,9 @@ public final class Hub: @unchecked Sendable {
         threadsafe.drainNow()
         runCallbacks()
         // What was accepted between unwindAll's drain and the detach (a start
-        // from another thread) may have made a greenlet live again: it is
-        // unwound too, or it would never run and never be freed.
-        if let rec = green_get_current(), rec == root.record, hot.pointee.liveCount > 0 {
+        // from another thread) may have made more greenlets live: they are
+        // unwound too, or they would never run and never be freed.
+        if onRoot && hot.pointee.liveCount > stubborn {
             unwindAll()
             runCallbacks()
         }
@@ -209,7 +212,7 @@ public final class Hub: @unchecked Sendable {
         hubGreenlet.releaseStack()
         pool.drain()
         locals.removeAll()
-        if let rec = green_get_current(), rec == root.record {
+        if onRoot {
             green_set_current(nil)
             // The thread is ending: its alternate signal stack goes too.
             green_thread_altstack_remove()
