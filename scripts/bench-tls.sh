@@ -62,14 +62,7 @@ have_gevent=1
 "$python" -c 'import gevent, ssl' 2>/dev/null || { have_gevent=0; echo "no gevent for $python: its rows show n/a (pip install gevent)" >&2; }
 
 certs=$(mktemp -d)
-server_pid=""
-stop_server() {
-    if [[ -n $server_pid ]]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-        server_pid=""
-    fi
-}
+source "$repo/scripts/lib/server.sh"
 trap 'stop_server; rm -rf "$certs"' EXIT
 
 case $key_type in
@@ -85,28 +78,6 @@ if command -v taskset >/dev/null && (($(nproc) >= 2)); then
     server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
 fi
 
-# start_server PORT COMMAND...: starts it in the background and waits for its port.
-start_server() {
-    local port=$1
-    shift
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        echo "port $port is taken by another program (set GREEN_BENCH_PORT)" >&2
-        return 1
-    fi
-    "${server_cpu[@]}" "$@" >/dev/null 2>&1 &
-    server_pid=$!
-    for _ in $(seq 1 200); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "server '$*' did not open port $port" >&2
-    return 1
-}
-
-hz=$(getconf CLK_TCK)
-# cpu_ticks PID: user + system CPU ticks of a process so far.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 # field LINE KEY: the value of KEY in a key=value line.
 field() {
@@ -122,7 +93,7 @@ bench_once() {
     shift 5
     local line ops_key
     if [[ $mode == echo ]]; then ops_key=round_trips; else ops_key=handshakes; fi
-    if ! start_server "$port" "$@"; then stop_server; return 0; fi
+    if ! start_server "$port" ${server_cpu[@]+"${server_cpu[@]}"} "$@"; then stop_server; return 0; fi
     local args=(--port "$port" --label "$label")
     if [[ $mode == echo ]]; then
         args+=(--connections "$echo_conns" --requests "$echo_reqs")

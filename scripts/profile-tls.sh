@@ -49,14 +49,7 @@ swift build --package-path "$nio_pkg" --scratch-path "$scratch/niossl" -c releas
 nio_bin=$(swift build --package-path "$nio_pkg" --scratch-path "$scratch/niossl" -c release --static-swift-stdlib --show-bin-path)
 
 work=$(mktemp -d /tmp/profile-tls.XXXXXX)
-server_pid=""
-stop_server() {
-    if [[ -n $server_pid ]]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-        server_pid=""
-    fi
-}
+source "$repo/scripts/lib/server.sh"
 trap stop_server EXIT
 case $key_type in
     ec) key_args=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) ;;
@@ -69,22 +62,6 @@ openssl req -x509 "${key_args[@]}" -nodes -keyout "$work/key.pem" -out "$work/ce
 server_cpu=() client_cpu=()
 if command -v taskset >/dev/null && (($(nproc) >= 2)); then server_cpu=(taskset -c 0) client_cpu=(taskset -c 1); fi
 
-# start PORT COMMAND...: starts a server in the background and waits for its port.
-start() {
-    local p=$1
-    shift
-    "$@" >/dev/null 2>&1 &
-    server_pid=$!
-    for _ in $(seq 1 600); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && return 0
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "server '$*' did not open port $p" >&2
-    exit 1
-}
-hz=$(getconf CLK_TCK)
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 load() { "${client_cpu[@]}" "$bin/green-tls-load" handshakes --port "$1" --concurrency "$2" --handshakes "$3" >&2; }
 
 # server_args KIND PORT: sets `cmd` to the command line of server KIND (green or niossl) on PORT.
@@ -99,14 +76,14 @@ server_args() {
 perf_run() {
     local label=$1 p=$2 cmd
     server_args "$label" "$p"
-    start "$p" "${server_cpu[@]}" "${cmd[@]}"
+    start_server "$p" "${server_cpu[@]}" "${cmd[@]}"
     local freq=4000 t0 t1 perf_pid
     perf record -q -F $freq -e cpu-clock -p "$server_pid" -o "$work/perf.$label.data" 2>/dev/null &
     perf_pid=$!
     sleep 0.5
-    t0=$(ticks "$server_pid")
+    t0=$(cpu_ticks "$server_pid")
     load "$p" 50 "$handshakes"
-    t1=$(ticks "$server_pid")
+    t1=$(cpu_ticks "$server_pid")
     kill -INT "$perf_pid"
     wait "$perf_pid" || true
     stop_server
@@ -135,7 +112,7 @@ callgrind_run() {
         server_args "$label" "$p"
         strip -g -o "$work/$label.stripped" "${cmd[0]}"
         cmd[0]=$work/$label.stripped
-        start "$p" valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.$label.$n" "${cmd[@]}"
+        start_server "$p" valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.$label.$n" "${cmd[@]}"
         load "$p" 10 "$n"
         stop_server
         counts+=("$(awk '/^totals:/ { print $2 }' "$work/callgrind.$label.$n")")
