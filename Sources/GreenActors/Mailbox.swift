@@ -301,8 +301,12 @@ final class Mailbox<Message>: ThreadsafeJob, @unchecked Sendable {
         var seen = remote.load(ordering: .relaxed)
         while true {
             node.next = seen
+            // Release: publishes the node. Acquire: a push that finds the inbox
+            // empty read the drain's releasing exchange, so the hub is done
+            // with this job's link (cleared before `run`) before it submits
+            // the mailbox again and writes the link. (One `lock cmpxchg` on x86.)
             let (done, now) = remote.weakCompareExchange(
-                expected: seen, desired: node.bits, successOrdering: .releasing, failureOrdering: .relaxed)
+                expected: seen, desired: node.bits, successOrdering: .acquiringAndReleasing, failureOrdering: .relaxed)
             if done { break }
             seen = now
         }
@@ -324,7 +328,8 @@ final class Mailbox<Message>: ThreadsafeJob, @unchecked Sendable {
 
     /// Owner's hub: moves everything in the remote inbox to the ring, oldest first.
     func drainRemote() {
-        let top = remote.exchange(0, ordering: .acquiring)
+        // Acquire: the nodes' contents. Release: see `putRemote`.
+        let top = remote.exchange(0, ordering: .acquiringAndReleasing)
         var reversed: UInt = 0
         var n = top
         while n != 0 {

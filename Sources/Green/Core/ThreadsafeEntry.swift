@@ -7,7 +7,9 @@ import Glibc
 ///
 /// Subclass it for work sent over and over (an actor's remote-inbox drain keeps
 /// one for life, so scheduling it allocates nothing); closures use `runThreadsafe`.
-/// A job may be submitted again only after its `run()` has begun.
+/// A job may be submitted again only after its `run()` has begun, and that
+/// start must happen before the new submit (e.g. `run()` releases a flag the
+/// submitter acquires): the hub clears the job's link just before `run()`.
 open class ThreadsafeJob: @unchecked Sendable {
     /// Link in the entry's stack (the next job's bits, 0 at the end); written
     /// by the submitter before its CAS publishes it.
