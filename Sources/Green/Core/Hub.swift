@@ -364,6 +364,9 @@ public final class Hub: @unchecked Sendable {
         let hubRecord = hubGreenlet.record
         while true {
             reapDying()
+            // Work from other threads: submitters do not wake an awake hub
+            // (see ThreadsafeEntry), so it looks on every pass (one load).
+            if threadsafe.hasWork { threadsafe.drainNow() }
             runCallbacks()
             if runtime != nil {
                 // Greenlets started here from other threads, not stolen (yet).
@@ -372,13 +375,20 @@ public final class Hub: @unchecked Sendable {
                 if hot.pointee.ready.isEmpty && !stealWork() { spinForWork() }
             }
             if hot.pointee.ready.isEmpty {
-                monitor?.enterPoll()
-                itersSincePoll = 0
-                let alive = ev_run(loop, Int32(EVRUN_ONCE))
-                monitor?.leavePoll()
-                runCallbacks()
-                if alive == 0 && hot.pointee.ready.isEmpty {
-                    reportBlockedForever()
+                if threadsafe.prepareToSleep() {
+                    monitor?.enterPoll()
+                    itersSincePoll = 0
+                    let alive = ev_run(loop, Int32(EVRUN_ONCE))
+                    threadsafe.awake()
+                    monitor?.leavePoll()
+                    runCallbacks()
+                    if alive == 0 && hot.pointee.ready.isEmpty {
+                        reportBlockedForever()
+                    }
+                } else {
+                    // Work arrived as the hub was about to sleep: run it instead.
+                    threadsafe.drainNow()
+                    runCallbacks()
                 }
             } else if hot.pointee.budget <= 0 || itersSincePoll >= Hub.handoffBudget {
                 // Greenlets kept each other busy (the hand-off budget ran out),
