@@ -104,9 +104,10 @@ extension HubHomed {
     ///
     /// When `home` has ended, its thread no longer touches the object and
     /// every operation shipped there fails, so the state is frozen: it is read
-    /// directly. That read is ordered after the home thread's last write by the
-    /// mutex of `home`'s thread-safe entry, which the hub's close takes and a
-    /// refused `runThreadsafe` takes after it.
+    /// directly. That read is ordered after the home thread's writes before it
+    /// closed: the close swaps the thread-safe entry's head for its "closed"
+    /// mark with release ordering, and a refused `runThreadsafe` read that
+    /// mark with acquire ordering.
     ///
     /// Called from a hub greenlet (a callback) of another hub, which cannot
     /// wait, it stops the program naming both hubs.

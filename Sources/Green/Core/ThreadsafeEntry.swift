@@ -136,7 +136,11 @@ final class ThreadsafeEntry: @unchecked Sendable {
     /// Hub thread, once, as the hub closes: from now on `submit` refuses.
     /// What was accepted before runs at the next `drainNow`.
     func detach() {
-        let rest = head.exchange(ThreadsafeEntry.closed, ordering: .acquiring)
+        // Acquiring: what pushes published before the mark is taken. Releasing:
+        // a submitter refused by the mark (it reads it with acquire) sees every
+        // write this thread made before it closed, so a read of the "frozen"
+        // state of an object whose home has ended (`readAtHome`) is ordered.
+        let rest = head.exchange(ThreadsafeEntry.closed, ordering: .acquiringAndReleasing)
         if rest != ThreadsafeEntry.closed { leftovers = rest }
         pthread_mutex_lock(&lock)
         if let loop {
@@ -150,7 +154,9 @@ final class ThreadsafeEntry: @unchecked Sendable {
     /// Any thread: queues `job` and, if the hub may be asleep, wakes it.
     /// Returns false, and drops `job` (it never runs), once the hub is closing or gone.
     func submit(_ job: ThreadsafeJob) -> Bool {
-        var current = head.load(ordering: .relaxed)
+        // Acquiring (a plain load on x86): a refusal is ordered after the
+        // hub's close (see `detach`).
+        var current = head.load(ordering: .acquiring)
         if current == ThreadsafeEntry.closed { return false }
         let node = Unmanaged.passRetained(job)
         let bits = UInt(bitPattern: node.toOpaque())
@@ -159,7 +165,7 @@ final class ThreadsafeEntry: @unchecked Sendable {
             // Sequentially consistent: the submitter's half of the Dekker pair
             // (see the type's comment), and a release for the job's fields.
             let (done, seen) = head.weakCompareExchange(
-                expected: current, desired: bits, successOrdering: .sequentiallyConsistent, failureOrdering: .relaxed)
+                expected: current, desired: bits, successOrdering: .sequentiallyConsistent, failureOrdering: .acquiring)
             if done { break }
             if seen == ThreadsafeEntry.closed {
                 job.next = 0
