@@ -80,7 +80,13 @@ public final class Hub: @unchecked Sendable {
     private static let nextID = ManagedAtomic<Int>(0)
     /// The runtime this hub is one of, if any (set once, before the hub runs greenlets).
     @exclusivity(unchecked)
-    public internal(set) unowned(unsafe) var runtime: GreenRuntime?
+    public internal(set) unowned(unsafe) var runtime: GreenRuntime? {
+        didSet { inRuntime = runtime != nil }
+    }
+    /// `runtime != nil`, for the hub loop: reading `runtime` costs a
+    /// retain/release pair (of nil, on a hub of its own) on every pass.
+    @exclusivity(unchecked)
+    private var inRuntime = false
     /// This hub's index in `runtime.hubs` (set with `runtime`).
     @exclusivity(unchecked)
     var runtimeIndex = 0
@@ -385,7 +391,7 @@ public final class Hub: @unchecked Sendable {
             // (see ThreadsafeEntry), so it looks on every pass (one load).
             if threadsafe.hasWork { threadsafe.drainNow() }
             runCallbacks()
-            if runtime != nil {
+            if inRuntime {
                 // Greenlets started here from other threads, not stolen (yet).
                 if stealQueue.count.load(ordering: .relaxed) > 0 { adoptStealable() }
                 published.store(hot.pointee.liveCount, ordering: .relaxed)
