@@ -35,6 +35,13 @@ open class AnyGreenlet {
     /// The hub this greenlet runs on.
     @exclusivity(unchecked)
     public internal(set) unowned(unsafe) var hub: Hub!
+    /// Its hub at +0, for calls on the hub's thread that would otherwise pay
+    /// a retain/release pair for reading the `unowned(unsafe)` reference.
+    /// Safe there: a hub outlives every call its greenlets make on its thread
+    /// (it is freed when its thread ends, after `close` unwound its greenlets),
+    /// and the caller holds `self`.
+    @inline(__always)
+    var unretainedHub: Unmanaged<Hub> { Unmanaged.passUnretained(hub.unsafelyUnwrapped) }
     /// Lives in the C record: read and written on every switch.
     @inline(__always) var state: State {
         get { State(rawValue: record.pointee.state).unsafelyUnwrapped }
@@ -93,8 +100,13 @@ open class AnyGreenlet {
     /// The first greenlet joining without a timeout (the common case: one
     /// parent), kept here so that a join allocates nothing; later joiners wait
     /// in `joiners`, and are woken after it (FIFO).
+    ///
+    /// Its record, not a reference: the joiner is alive while it is set, since
+    /// it is set only while that greenlet runs or is parked inside `join` (its
+    /// self-retain, or for a root its hub, keeps it; `join`'s `defer` clears it
+    /// on every way out), so a retain here would only cost a pair per join.
     @exclusivity(unchecked)
-    private var soleJoiner: AnyGreenlet?
+    private var soleJoiner: UnsafeMutablePointer<green_record>?
     @exclusivity(unchecked)
     private var joiners: WaitList?
     /// Link callbacks not run yet. They stay here until the hub runs them,
@@ -142,19 +154,21 @@ open class AnyGreenlet {
     /// A greenlet of the calling thread's hub (or of the hub a runtime's
     /// placement names), not started.
     init(spawnedName name: String?, stackSize: Int?) {
-        let placed = Hub.placementTarget
-        let hub = placed ?? Hub.current
+        // +0: a placement hub is kept alive by its runtime, the calling
+        // thread's by its thread (see `Hub.currentUnretained`).
+        let placed = green_get_placement_hub()
+        let hub = placed.map { Unmanaged<Hub>.fromOpaque($0) } ?? Hub.currentUnretained
         record = .allocate(capacity: 1)
         record.initialize(to: green_record())
         self.stackSize = stackSize ?? Green.defaultStackSize
         self.givenName = name
-        self.hub = hub
+        self.hub = hub._withUnsafeGuaranteedRef { $0 }
         record.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
-        record.pointee.hub_hot = UnsafeMutableRawPointer(hub.hot)
+        record.pointee.hub_hot = hub._withUnsafeGuaranteedRef { UnsafeMutableRawPointer($0.hot) }
         if name != nil {
             copyNameToRecord()
-        } else if placed == nil || hub.isCurrentThread {
-            record.pointee.number = hub.nextGreenletNumber()
+        } else if placed == nil || hub._withUnsafeGuaranteedRef({ $0.isCurrentThread }) {
+            record.pointee.number = hub._withUnsafeGuaranteedRef { $0.nextGreenletNumber() }
         } else {
             // Placed on another thread's hub: its counter is that thread's.
             record.pointee.number = Hub.offThreadGreenletNumber()
@@ -238,9 +252,12 @@ open class AnyGreenlet {
     func start(stealableIn runtime: GreenRuntime?) throws {
         guard state == .unstarted else { throw GreenError.alreadyStarted(name: name) }
         _ = Unmanaged.passRetained(self)
-        if _fastPath(hub.isCurrentThread) {
-            hub.track(self)
-            hub.schedule(self)
+        let home = unretainedHub
+        if _fastPath(home._withUnsafeGuaranteedRef { $0.isCurrentThread }) {
+            home._withUnsafeGuaranteedRef { h in
+                h.track(self)
+                h.schedule(self)
+            }
             return
         }
         try startElsewhere(stealableIn: runtime)
@@ -293,7 +310,7 @@ open class AnyGreenlet {
 
     /// Makes a stack and a fresh context for the first switch.
     func prepareStack(entry: green_entry_fn, data: UnsafeMutableRawPointer) throws {
-        var s = try hub.pool.take(size: stackSize)
+        var s = try unretainedHub._withUnsafeGuaranteedRef { try $0.pool.take(size: stackSize) }
         holdsStack = true
         hasStarted = true
         record.pointee.sp = green_context_make(green_stack_top(&s), entry, data)
@@ -311,7 +328,7 @@ open class AnyGreenlet {
         let low = record.pointee.guard_low.unsafelyUnwrapped
         let guardBytes = low.distance(to: record.pointee.guard_high.unsafelyUnwrapped)
         let s = green_stack(base: low, mapped: record.pointee.stack_size + guardBytes, guard: guardBytes)
-        hub.pool.give(s, size: stackSize)
+        unretainedHub._withUnsafeGuaranteedRef { $0.pool.give(s, size: stackSize) }
     }
 
     /// Overridden by `Greenlet<Value>`: runs the body and records the outcome.
@@ -319,27 +336,35 @@ open class AnyGreenlet {
 
     /// Runs on the greenlet's own stack, from its C entry.
     static func runBody(_ raw: UnsafeMutableRawPointer) {
-        let g = Unmanaged<AnyGreenlet>.fromOpaque(raw).takeUnretainedValue()
-        if let e = g.takePendingError() {
-            g.finish(failure: e)
-            return
+        // +0: its self-retain keeps it alive until the hub reaps it, after
+        // this greenlet's final switch.
+        Unmanaged<AnyGreenlet>.fromOpaque(raw)._withUnsafeGuaranteedRef { g in
+            if let e = g.takePendingError() {
+                g.finish(failure: e)
+                return
+            }
+            g.invokeBody()
         }
-        g.invokeBody()
     }
 
     /// Records the outcome, wakes joiners, and queues link callbacks on the hub.
     func finish(failure: (any Error)?) {
-        self.failure = failure
+        // Each field is written only when it holds something: a store of nil
+        // over nil still costs a release call of the old value (the common
+        // greenlet ends with no error, no queued errors and no joiner list).
+        if failure != nil { self.failure = failure }
         state = .dead
-        pendingError = nil
-        laterErrors = []
-        untrappableError = nil
+        if record.pointee.has_pending_error != 0 { pendingError = nil }
+        if !laterErrors.isEmpty { laterErrors = [] }
+        if untrappableError != nil { untrappableError = nil }
         if let j = soleJoiner {
             soleJoiner = nil
-            j.hub.wakeNext(j)
+            Hub.wakeNext(j)
         }
-        joiners?.wakeAll()
-        joiners = nil
+        if let list = joiners {
+            joiners = nil
+            list.wakeAll()
+        }
         if !linkCallbacks.isEmpty { queueLinkCallbacks() }
     }
 
@@ -557,17 +582,20 @@ open class AnyGreenlet {
     @discardableResult
     public func join(timeout: Duration? = nil) throws -> Bool {
         let timeout = try validated(timeout)
-        if _slowPath(!hub.isCurrentThread) {
+        let home = unretainedHub
+        if _slowPath(!home._withUnsafeGuaranteedRef { $0.isCurrentThread }) {
             return try hub.call { [self] in try join(timeout: timeout) }
         }
         if state == .dead { return true }
-        let me = hub.current
-        if self === me { throw GreenError.wouldBlockForever }
+        // The caller's record: on this hub's thread there is one.
+        let me = green_get_current().unsafelyUnwrapped
+        if me == record { throw GreenError.wouldBlockForever }
         if timeout == nil && soleJoiner == nil && joiners == nil {
             soleJoiner = me
-            defer { if soleJoiner === me { soleJoiner = nil } }
-            if try hub.runUnstartedNow(self), state == .dead { return true }
-            while state != .dead { _ = try hub.park() }
+            defer { if soleJoiner == me { soleJoiner = nil } }
+            // +0 hub: see `unretainedHub`.
+            if try home._withUnsafeGuaranteedRef({ try $0.runUnstartedNow(self) }), state == .dead { return true }
+            while state != .dead { try Hub.parkRunning() }
             return true
         }
         let list: WaitList

@@ -80,7 +80,13 @@ public final class Hub: @unchecked Sendable {
     private static let nextID = ManagedAtomic<Int>(0)
     /// The runtime this hub is one of, if any (set once, before the hub runs greenlets).
     @exclusivity(unchecked)
-    public internal(set) unowned(unsafe) var runtime: GreenRuntime?
+    public internal(set) unowned(unsafe) var runtime: GreenRuntime? {
+        didSet { inRuntime = runtime != nil }
+    }
+    /// `runtime != nil`, for the hub loop: reading `runtime` costs a
+    /// retain/release pair (of nil, on a hub of its own) on every pass.
+    @exclusivity(unchecked)
+    private var inRuntime = false
     /// This hub's index in `runtime.hubs` (set with `runtime`).
     @exclusivity(unchecked)
     var runtimeIndex = 0
@@ -123,6 +129,17 @@ public final class Hub: @unchecked Sendable {
             return Unmanaged<AnyGreenlet>.fromOpaque(rec.pointee.owner).takeUnretainedValue().hub
         }
         return makeForThisThread()
+    }
+
+    /// `current` at +0, for the runtime's own hot paths (a spawn): no
+    /// retain/release pair. Safe while the calling thread runs: its hub is
+    /// kept alive by the thread (`threadKey`) until the thread ends.
+    @inline(__always)
+    static var currentUnretained: Unmanaged<Hub> {
+        if let rec = green_get_current() {
+            return Unmanaged<AnyGreenlet>.fromOpaque(rec.pointee.owner)._withUnsafeGuaranteedRef { $0.unretainedHub }
+        }
+        return Unmanaged.passUnretained(makeForThisThread())
     }
 
     /// The hub of the calling thread if it has one already.
@@ -286,17 +303,23 @@ public final class Hub: @unchecked Sendable {
     @inline(never)
     static func slowRunnable(_ rec: Record) -> Record? {
         let raw = rec.pointee.owner.unsafelyUnwrapped
-        let g = Unmanaged<AnyGreenlet>.fromOpaque(raw).takeUnretainedValue()
-        switch g.state {
+        switch AnyGreenlet.State(rawValue: rec.pointee.state).unsafelyUnwrapped {
         case .scheduledStart:
-            do {
-                try g.prepareStack(entry: greenletEntry, data: raw)
-            } catch {
-                g.finishWithoutRunning(error)
+            // +0: the self-retain this queue entry stands for keeps it alive.
+            let prepared = Unmanaged<AnyGreenlet>.fromOpaque(raw)._withUnsafeGuaranteedRef { g in
+                do {
+                    try g.prepareStack(entry: greenletEntry, data: raw)
+                    return true
+                } catch {
+                    g.finishWithoutRunning(error)
+                    return false
+                }
+            }
+            if !prepared {
                 releaseSelfRetain(raw)
                 return nil
             }
-            g.state = .running
+            rec.pointee.state = AnyGreenlet.State.running.rawValue
             return rec
         case .dead:
             releaseSelfRetain(raw)
@@ -368,7 +391,7 @@ public final class Hub: @unchecked Sendable {
             // (see ThreadsafeEntry), so it looks on every pass (one load).
             if threadsafe.hasWork { threadsafe.drainNow() }
             runCallbacks()
-            if runtime != nil {
+            if inRuntime {
                 // Greenlets started here from other threads, not stolen (yet).
                 if stealQueue.count.load(ordering: .relaxed) > 0 { adoptStealable() }
                 published.store(hot.pointee.liveCount, ordering: .relaxed)
@@ -454,8 +477,8 @@ public final class Hub: @unchecked Sendable {
     private func reapDying() {
         guard let raw = hot.pointee.dying else { return }
         hot.pointee.dying = nil
-        let g = Unmanaged<AnyGreenlet>.fromOpaque(raw).takeUnretainedValue()
-        g.releaseStack()
+        // Its self-retain keeps it alive until releaseSelfRetain: no retain here.
+        Unmanaged<AnyGreenlet>.fromOpaque(raw)._withUnsafeGuaranteedRef { $0.releaseStack() }
         Hub.releaseSelfRetain(raw)
     }
 
@@ -553,14 +576,21 @@ public final class Hub: @unchecked Sendable {
     /// Called on a finished greenlet's own stack: hands its stack and
     /// self-retain to the hub. Returns the records to switch between; the
     /// caller switches with no Swift reference alive in its frame.
+    ///
+    /// No reference counting: the greenlet is kept alive by its self-retain
+    /// (which the hub drops only after this switch, in `reapDying`), and the
+    /// hub's hot state and hub record by the hub, which outlives every greenlet
+    /// that runs on it; so only records and the hot-state pointer are read.
+    @inline(__always)
     fileprivate static func exitRecords(
         _ raw: UnsafeMutableRawPointer
     ) -> (UnsafeMutablePointer<green_record>, UnsafeMutablePointer<green_record>) {
-        let g = Unmanaged<AnyGreenlet>.fromOpaque(raw).takeUnretainedValue()
-        let hub = g.hub!
-        hub.hot.pointee.dying = raw
-        hub.hot.pointee.running = UnsafeMutableRawPointer(hub.hubGreenlet.record)
-        return (g.record, hub.hubGreenlet.record)
+        let rec = Unmanaged<AnyGreenlet>.fromOpaque(raw)._withUnsafeGuaranteedRef { $0.record }
+        let h = hot(of: rec)
+        let hubRecord = h.pointee.hubRecord.unsafelyUnwrapped
+        h.pointee.dying = raw
+        h.pointee.running = UnsafeMutableRawPointer(hubRecord)
+        return (rec, hubRecord)
     }
 
     // MARK: - Blocking
@@ -627,14 +657,19 @@ public final class Hub: @unchecked Sendable {
     /// the hand-off budget lasts; afterwards like `wake(_:)`. Used for the
     /// sole joiner of a greenlet that ends: fork-join code then runs depth-first
     /// (see `runUnstartedNow`).
-    func wakeNext(_ g: AnyGreenlet) {
-        let rec = g.record
+    /// Works on the record and its hub's hot state: no reference counting.
+    /// Hub thread only.
+    static func wakeNext(_ rec: Record) {
         guard rec.pointee.state == AnyGreenlet.State.parked.rawValue else { return }
-        guard hot.pointee.budget > 1 else { return wake(g) }
-        hot.pointee.budget &-= 1
+        let h = hot(of: rec)
         rec.pointee.wake_reason = WakeReason.woken.rawValue
         rec.pointee.state = AnyGreenlet.State.ready.rawValue
-        hot.pointee.ready.pushFront(UnsafeMutableRawPointer(rec))
+        guard h.pointee.budget > 1 else {
+            h.pointee.ready.append(UnsafeMutableRawPointer(rec))
+            return
+        }
+        h.pointee.budget &-= 1
+        h.pointee.ready.pushFront(UnsafeMutableRawPointer(rec))
     }
 
     /// Fork-join locality (Go's `runnext` does the same for its goroutines):

@@ -33,19 +33,22 @@ public final class WaitList {
     /// - Note: switches.
     public func wait(timeout: Duration? = nil) throws -> Bool {
         owner.check("a WaitList")
-        let hub = Hub.current
-        let me = hub.current
+        // +0 hub and greenlet: the running greenlet is kept by its self-retain
+        // (a root by its hub), its hub by its thread; only the entry in
+        // `waiters` holds a reference of its own.
+        let hub = Hub.currentUnretained
+        let me = hub._withUnsafeGuaranteedRef { Unmanaged.passUnretained($0.current) }
         if let t = timeout, t <= .zero {
-            try me.throwPendingError()
+            try me._withUnsafeGuaranteedRef { try $0.throwPendingError() }
             return false
         }
-        waiters.append(me)
+        waiters.append(me.takeUnretainedValue())
         do {
-            if try hub.park(timeout: timeout) { return true }
-            remove(me)
+            if try hub._withUnsafeGuaranteedRef({ try $0.park(timeout: timeout) }) { return true }
+            me._withUnsafeGuaranteedRef { remove($0) }
             return false
         } catch {
-            remove(me)
+            me._withUnsafeGuaranteedRef { remove($0) }
             throw error
         }
     }
@@ -72,8 +75,9 @@ public final class WaitList {
     /// - Note: does not switch.
     public func wakeAll() {
         owner.checkIfBound("a WaitList")
-        let all = waiters
+        // Waking runs nothing (the woken run later), so the list is read in
+        // place, without a copy; each greenlet is kept by its entry meanwhile.
+        for g in waiters { g.unretainedHub._withUnsafeGuaranteedRef { $0.wake(g) } }
         waiters.removeAll()
-        for g in all { g.hub.wake(g) }
     }
 }
