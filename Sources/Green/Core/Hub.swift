@@ -645,12 +645,22 @@ public final class Hub: @unchecked Sendable {
     /// - Note: never switches; `g` runs later.
     @inline(__always)
     public func wake(_ g: AnyGreenlet) {
-        let rec = g.record
+        Hub.wakeParked(g.record, hot, first: false)
+    }
+
+    /// Moves a parked record to the ready queue of `h` (its hub's hot state),
+    /// at the front when `first`; does nothing to a greenlet that is not
+    /// parked. A parked greenlet has started: it goes back as plain `.ready`.
+    @inline(__always)
+    private static func wakeParked(_ rec: Record, _ h: UnsafeMutablePointer<HotState>, first: Bool) {
         guard rec.pointee.state == AnyGreenlet.State.parked.rawValue else { return }
-        // A parked greenlet has started: it goes back as plain `.ready`.
         rec.pointee.wake_reason = WakeReason.woken.rawValue
         rec.pointee.state = AnyGreenlet.State.ready.rawValue
-        hot.pointee.ready.append(UnsafeMutableRawPointer(rec))
+        if first {
+            h.pointee.ready.pushFront(UnsafeMutableRawPointer(rec))
+        } else {
+            h.pointee.ready.append(UnsafeMutableRawPointer(rec))
+        }
     }
 
     /// Wakes a parked greenlet to run *next* (ahead of the ready queue) while
@@ -662,14 +672,9 @@ public final class Hub: @unchecked Sendable {
     static func wakeNext(_ rec: Record) {
         guard rec.pointee.state == AnyGreenlet.State.parked.rawValue else { return }
         let h = hot(of: rec)
-        rec.pointee.wake_reason = WakeReason.woken.rawValue
-        rec.pointee.state = AnyGreenlet.State.ready.rawValue
-        guard h.pointee.budget > 1 else {
-            h.pointee.ready.append(UnsafeMutableRawPointer(rec))
-            return
-        }
-        h.pointee.budget &-= 1
-        h.pointee.ready.pushFront(UnsafeMutableRawPointer(rec))
+        let first = h.pointee.budget > 1
+        if first { h.pointee.budget &-= 1 }
+        wakeParked(rec, h, first: first)
     }
 
     /// Fork-join locality (Go's `runnext` does the same for its goroutines):
