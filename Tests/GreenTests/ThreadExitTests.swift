@@ -19,7 +19,13 @@ import Testing
         let rss = try #require(fields["rss"], "output: \(r.stdout)")
         let fds = try #require(fields["fds"], "output: \(r.stdout)")
         let maps = try #require(fields["maps"], "output: \(r.stdout)")
-        #expect(rss < 2 << 20, "\(kind): resident memory grew by \(rss) bytes over 1,000 threads")
+        // Unsanitized, the growth is 0-100 KB whatever the case. ThreadSanitizer's
+        // own records of ended threads grow it by 1.6-1.9 MB over 1,000 threads
+        // (idle 1.86 MB), so under it only descriptors and mappings are checked;
+        // the unsanitized run of this test checks the memory.
+        if !runningUnderThreadSanitizer {
+            #expect(rss < 2 << 20, "\(kind): resident memory grew by \(rss) bytes over 1,000 threads")
+        }
         #expect(fds == 0, "\(kind): \(fds) descriptors more after 1,000 threads")
         #expect(maps <= 4, "\(kind): \(maps) kernel mappings more after 1,000 threads")
     }
