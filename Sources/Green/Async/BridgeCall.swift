@@ -1,3 +1,4 @@
+import CGreenContext
 import CLibev
 import Synchronization
 
@@ -62,8 +63,9 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     var worker: BridgeWorker?
     @exclusivity(unchecked)
     var nextCall: UnsafeContinuation<BridgeCall?, Never>?
+    /// The parked caller's record (see `perform(on:)` for its lifetime).
     @exclusivity(unchecked)
-    private var waiter: AnyGreenlet?
+    private var waiter: Hub.Record?
     /// The outcome is in (`error`, or the value).
     @exclusivity(unchecked)
     private(set) var finished = false
@@ -106,8 +108,8 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
         invoke: nonisolated(nonsending) @escaping @Sendable (BridgeCall) async throws -> Void,
         dropValue: @escaping (UnsafeMutableRawPointer) -> Void
     ) -> BridgeCall {
-        if let lanes = BridgeLanes.ofThisThread, let call = lanes.spare {
-            lanes.spare = nil
+        if let lanes = BridgeLanes.ofThisThreadUnretained,
+           let call = lanes._withUnsafeGuaranteedRef({ $0.takeSpare() }) {
             call.invoke = invoke
             call.dropValue = dropValue
             return call
@@ -128,10 +130,12 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     // `perform` found them through the same slot. A call that ended normally
     // holds nothing: its body was taken, its value too, `error` is nil.
     // `lane` is set anew by the next `perform`.)
-        guard finished, !abandoned,
-              let lanes = BridgeLanes.ofThisThread, lanes.spare == nil else { return }
-        finished = false
-        lanes.spare = self
+        guard finished, !abandoned, let lanes = BridgeLanes.ofThisThreadUnretained else { return }
+        lanes._withUnsafeGuaranteedRef { lanes in
+            guard lanes.spare == nil else { return }
+            finished = false
+            lanes.spare = Unmanaged.passRetained(self)
+        }
     }
 
     /// Whether a `T` is kept in `valueWords`.
@@ -214,13 +218,26 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     ) throws {
         if isInsideSwiftTask { throw AsyncBridgeError.calledInsideTask }
         let timeout = try validated(timeout)
-        let hub = Hub.current
-        let me = hub.current
-        if me === hub.hubGreenlet { throw GreenError.blockingInHub }
-        try me.throwPendingError()
-        let lane = BridgeLanes.of(hub).lane(for: executorPreference)
-        self.lane = lane
-        waiter = me
+        // The hub at +0: the calling thread keeps it alive while it runs.
+        try Hub.currentUnretained._withUnsafeGuaranteedRef {
+            try perform(on: $0, timeout: timeout, executorPreference: executorPreference, stageBody: stageBody)
+        }
+    }
+
+    /// `perform` on the calling thread's hub (borrowed, no retain). The
+    /// caller is named by its record, not its object: the greenlet is parked
+    /// in `wait` (alive, its frame holds it) for as long as `waiter` is set.
+    private func perform(
+        on hub: Hub, timeout: Duration?, executorPreference: (any TaskExecutor)?,
+        stageBody: (BridgeCall) -> Void
+    ) throws {
+        let rec = green_get_current().unsafelyUnwrapped
+        if rec == hub.hot.pointee.hubRecord { throw GreenError.blockingInHub }
+        if rec.pointee.has_pending_error != 0 { try Hub.throwPending(rec) }
+        let lane = BridgeLanes.unretained(of: hub)._withUnsafeGuaranteedRef { $0.lane(for: executorPreference) }
+        // A recycled call usually keeps its lane: no store, no retain/release.
+        if self.lane !== lane { self.lane = lane }
+        waiter = rec
         stageBody(self)  // nothing throws from here until the worker took it
         lane.start(self)
         if !finished {
@@ -274,17 +291,16 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     /// Hub thread: the body is done. Wakes the waiter unless it left, and
     /// gives the worker back to its lane (or ends it).
     func deliver() {
-        let lane = self.lane!
-        let worker = self.worker
-        let next = self.nextCall
-        self.worker = nil
-        self.nextCall = nil
+        // (+0: the call holds its lane, which holds its hub.)
+        unowned(unsafe) let lane = self.lane.unsafelyUnwrapped
+        let worker = self.worker.take()
+        let next = self.nextCall.take()
         if !abandoned {
             finished = true
-            if loopRef { loopRef = false; ev_unref(lane.hub.loop) }
+            if loopRef { loopRef = false; ev_unref(lane.loop) }
             if let w = waiter {
                 waiter = nil
-                lane.hub.wake(w)
+                lane.hubUnretained._withUnsafeGuaranteedRef { $0.wake(record: w) }
             }
         } else {
             // A late outcome: dropped now, not when the call goes. An idle

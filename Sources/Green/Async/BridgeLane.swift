@@ -36,13 +36,20 @@ final class BridgeLane: @unchecked Sendable {
     /// Where workers run.
     let executor: any TaskExecutor
     /// The workers' executor when they run on this hub (inline runs).
-    let hubExecutor: HubTaskExecutor?
+    /// Unowned: `executor` holds it (it is the same object).
+    unowned(unsafe) let hubExecutor: HubTaskExecutor?
     private let idleCap: Int
     @exclusivity(unchecked)
     private var idle: [BridgeWorker] = []
 
+    /// The hub's loop and the hub at +0 (the lane holds the hub), for
+    /// `BridgeCall.deliver`.
+    let loop: OpaquePointer
+    var hubUnretained: Unmanaged<Hub> { Unmanaged.passUnretained(hub) }
+
     init(hub: Hub, executor: any TaskExecutor, hubExecutor: HubTaskExecutor?, idleCap: Int = BridgeLane.idleCap) {
         self.hub = hub
+        self.loop = hub.loop
         self.executor = executor
         self.hubExecutor = hubExecutor
         self.idleCap = idleCap
@@ -53,10 +60,9 @@ final class BridgeLane: @unchecked Sendable {
     /// first step runs here, on the calling greenlet.
     func start(_ call: BridgeCall) {
         if let w = idle.popLast() {
+            let k = w.continuation.take().unsafelyUnwrapped
             call.worker = w
             call.handedOver()
-            let k = w.continuation.unsafelyUnwrapped
-            w.continuation = nil
             if let ex = hubExecutor {
                 ex.runInline { k.resume(returning: call) }
             } else {
@@ -135,7 +141,9 @@ final class BridgeWorker: @unchecked Sendable {
             do { try await c.invoke(c) } catch { c.error = error }
             call = await withUnsafeContinuation { (k: UnsafeContinuation<BridgeCall?, Never>) in
                 c.nextCall = k
-                c.lane.finish(c)
+                // +0: `c` holds its lane.
+                unowned(unsafe) let lane = c.lane.unsafelyUnwrapped
+                lane.finish(c)
             }
         }
     }
@@ -154,10 +162,26 @@ final class BridgeLanes {
     /// The hub's public executor: a preference for it means the hub's lane.
     private let hubExecutorID: ObjectIdentifier
 
-    /// A finished call kept for the next `awaitAsync` (`BridgeCall.recycle`).
-    /// Hub thread only.
+    /// A finished call kept for the next `awaitAsync` (`BridgeCall.recycle`),
+    /// held +1 (released with the lanes). Hub thread only.
     @exclusivity(unchecked)
-    var spare: BridgeCall?
+    var spare: Unmanaged<BridgeCall>?
+
+    /// Takes the spare call out, with its reference (no retain/release).
+    @inline(__always)
+    func takeSpare() -> BridgeCall? {
+        guard let s = spare else { return nil }
+        spare = nil
+        return s.takeRetainedValue()
+    }
+
+    /// The thread's lanes at +0 (see `ofThisThread`): for the hub's thread,
+    /// which borrows them only while its hub runs it.
+    @inline(__always)
+    static var ofThisThreadUnretained: Unmanaged<BridgeLanes>? {
+        guard let raw = pthread_getspecific(slot) else { return nil }
+        return Unmanaged<BridgeLanes>.fromOpaque(raw)
+    }
 
     /// The lanes of this thread's hub if it has made them (nil otherwise):
     /// the thread-specific slot, which is cleared when the lanes go.
@@ -182,6 +206,17 @@ final class BridgeLanes {
         return ofSlow(hub)
     }
 
+    /// `of(hub)` at +0: the lanes live as long as the hub (its locals own
+    /// them), and the caller borrows them on the hub's thread only.
+    @inline(__always)
+    static func unretained(of hub: Hub) -> Unmanaged<BridgeLanes> {
+        if let raw = pthread_getspecific(slot) {
+            let lanes = Unmanaged<BridgeLanes>.fromOpaque(raw)
+            if lanes._withUnsafeGuaranteedRef({ $0.hubLane.hub === hub }) { return lanes }
+        }
+        return Unmanaged.passUnretained(ofSlow(hub))
+    }
+
     @inline(never)
     private static func ofSlow(_ hub: Hub) -> BridgeLanes {
         let lanes = hub.local(BridgeLanes.self) { BridgeLanes(hub: hub) }
@@ -198,6 +233,7 @@ final class BridgeLanes {
     }()
 
     deinit {
+        spare?.release()
         if let raw = pthread_getspecific(BridgeLanes.slot), raw == Unmanaged.passUnretained(self).toOpaque() {
             pthread_setspecific(BridgeLanes.slot, nil)
         }
