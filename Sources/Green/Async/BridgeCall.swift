@@ -34,10 +34,17 @@ import Synchronization
 /// `deliver` or by `abandon`.
 @usableFromInline
 final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
-    /// Runs the body and stores its value (`storeValue`).
+    /// Runs the body, stores its outcome (`storeValue`, `error`), hands it
+    /// to the hub (`finish(waitingOn:)`) and runs the worker's next calls
+    /// while their values are of the same type (`valueType`); returns the
+    /// first call of another type, or nil when the worker is to end.
     /// (Set anew when a recycled call is reused: see `obtain`.)
     @exclusivity(unchecked)
-    private(set) var invoke: nonisolated(nonsending) @Sendable (BridgeCall) async throws -> Void
+    private(set) var invoke: nonisolated(nonsending) @Sendable (BridgeCall) async -> BridgeCall?
+    /// The type of the value (`T` of `awaitAsync`): calls with the same one
+    /// can run in each other's `invoke`.
+    @usableFromInline @exclusivity(unchecked)
+    private(set) var valueType: ObjectIdentifier
     /// Destroys a value stored and never taken (a late one).
     @exclusivity(unchecked)
     private var dropValue: (UnsafeMutableRawPointer) -> Void
@@ -52,7 +59,7 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     @usableFromInline @exclusivity(unchecked)
     var holdsBody = false
     /// What the body threw.
-    @exclusivity(unchecked)
+    @usableFromInline @exclusivity(unchecked)
     var error: (any Error)?
     /// The lane whose worker runs the call.
     @exclusivity(unchecked)
@@ -84,9 +91,11 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     private let handOff = Atomic<Bool>(false)
 
     @usableFromInline
-    init(invoke: nonisolated(nonsending) @escaping @Sendable (BridgeCall) async throws -> Void,
+    init(invoke: nonisolated(nonsending) @escaping @Sendable (BridgeCall) async -> BridgeCall?,
+         valueType: ObjectIdentifier,
          dropValue: @escaping (UnsafeMutableRawPointer) -> Void) {
         self.invoke = invoke
+        self.valueType = valueType
         self.dropValue = dropValue
     }
 
@@ -96,6 +105,7 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     }
 
     /// Worker, first thing: pairs with `handedOver`.
+    @usableFromInline
     func received() {
         _ = handOff.load(ordering: .acquiring)
     }
@@ -105,16 +115,18 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     /// initialization and a deinit per call (about 500 instructions).
     @usableFromInline
     static func obtain(
-        invoke: nonisolated(nonsending) @escaping @Sendable (BridgeCall) async throws -> Void,
+        invoke: nonisolated(nonsending) @escaping @Sendable (BridgeCall) async -> BridgeCall?,
+        valueType: ObjectIdentifier,
         dropValue: @escaping (UnsafeMutableRawPointer) -> Void
     ) -> BridgeCall {
         if let lanes = BridgeLanes.ofThisThreadUnretained,
            let call = lanes._withUnsafeGuaranteedRef({ $0.takeSpare() }) {
             call.invoke = invoke
+            call.valueType = valueType
             call.dropValue = dropValue
             return call
         }
-        return BridgeCall(invoke: invoke, dropValue: dropValue)
+        return BridgeCall(invoke: invoke, valueType: valueType, dropValue: dropValue)
     }
 
     /// The caller, after it took the value of a call that ended normally:
@@ -286,6 +298,17 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
         waiter = nil
         if loopRef { loopRef = false; ev_unref(hub.loop) }
         worker?.task?.cancel()
+    }
+
+    /// Worker, inside `withUnsafeContinuation`, once the outcome is stored:
+    /// the worker waits on `k` for its next call; brings both to the hub
+    /// (`BridgeLane.finish`).
+    @usableFromInline
+    func finish(waitingOn k: UnsafeContinuation<BridgeCall?, Never>) {
+        nextCall = k
+        // +0: the call holds its lane.
+        unowned(unsafe) let lane = self.lane.unsafelyUnwrapped
+        lane.finish(self)
     }
 
     /// Hub thread: the body is done. Wakes the waiter unless it left, and

@@ -36,8 +36,8 @@ final class BridgeLane: @unchecked Sendable {
     /// Where workers run.
     let executor: any TaskExecutor
     /// The workers' executor when they run on this hub (inline runs).
-    /// Unowned: `executor` holds it (it is the same object).
-    unowned(unsafe) let hubExecutor: HubTaskExecutor?
+    /// Unmanaged: `executor` holds it (it is the same object); used at +0.
+    private let hubExecutor: Unmanaged<HubTaskExecutor>?
     private let idleCap: Int
     @exclusivity(unchecked)
     private var idle: [BridgeWorker] = []
@@ -51,7 +51,7 @@ final class BridgeLane: @unchecked Sendable {
         self.hub = hub
         self.loop = hub.loop
         self.executor = executor
-        self.hubExecutor = hubExecutor
+        self.hubExecutor = hubExecutor.map { Unmanaged.passUnretained($0) }
         self.idleCap = idleCap
         idle.reserveCapacity(idleCap)
     }
@@ -64,7 +64,7 @@ final class BridgeLane: @unchecked Sendable {
             call.worker = w
             call.handedOver()
             if let ex = hubExecutor {
-                ex.runInline { k.resume(returning: call) }
+                ex._withUnsafeGuaranteedRef { $0.runInline { k.resume(returning: call) } }
             } else {
                 k.resume(returning: call)
             }
@@ -73,7 +73,7 @@ final class BridgeLane: @unchecked Sendable {
             call.worker = w
             call.handedOver()
             if let ex = hubExecutor {
-                ex.runInline { w.start(call, on: executor) }
+                ex._withUnsafeGuaranteedRef { $0.runInline { w.start(call, on: executor) } }
             } else {
                 w.start(call, on: executor)
             }
@@ -92,7 +92,7 @@ final class BridgeLane: @unchecked Sendable {
     }
 
     /// Hub thread: the worker `w` waits on `k` for another call.
-    func takeBack(_ w: BridgeWorker, _ k: UnsafeContinuation<BridgeCall?, Never>, reusable: Bool) {
+    func takeBack(_ w: consuming BridgeWorker, _ k: UnsafeContinuation<BridgeCall?, Never>, reusable: Bool) {
         if reusable && idle.count < idleCap {
             w.continuation = k
             idle.append(w)
@@ -107,7 +107,7 @@ final class BridgeLane: @unchecked Sendable {
             guard let k = w.continuation else { continue }
             w.continuation = nil
             if let ex = hubExecutor {
-                ex.runInline { k.resume(returning: nil) }
+                ex._withUnsafeGuaranteedRef { $0.runInline { k.resume(returning: nil) } }
             } else {
                 k.resume(returning: nil)
             }
@@ -132,19 +132,16 @@ final class BridgeWorker: @unchecked Sendable {
     /// is given nil. `nonisolated(nonsending)`, as are the calls' bodies, so
     /// going into a body and out of it is a plain call: no executor switch,
     /// which for a Task with an executor preference means no lookup of that
-    /// preference under the task's status lock.
+    /// preference under the task's status lock. A call's `invoke` runs the
+    /// body, waits for the next call itself and runs it too when it is of
+    /// the same type (see `awaitAsync`); it returns the next call of another
+    /// type, or nil.
     nonisolated(nonsending)
     private static func serve(_ first: BridgeCall) async {
         var call: BridgeCall? = first
         while let c = call {
             c.received()
-            do { try await c.invoke(c) } catch { c.error = error }
-            call = await withUnsafeContinuation { (k: UnsafeContinuation<BridgeCall?, Never>) in
-                c.nextCall = k
-                // +0: `c` holds its lane.
-                unowned(unsafe) let lane = c.lane.unsafelyUnwrapped
-                lane.finish(c)
-            }
+            call = await c.invoke(c)
         }
     }
 }
