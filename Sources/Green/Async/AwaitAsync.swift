@@ -64,8 +64,8 @@ public func awaitAsync<T: Sendable>(
     // `dropValue`, in whichever module they were specialized): only a call of
     // another type goes back to the worker's loop (`BridgeWorker.serve`).
     // Each return from an async call costs Swift a task switch (a lookup of
-    // the worker's executor preference under the task's lock); staying here
-    // saves the one after `invoke` returns.
+    // the worker's executor preference under the task's lock); the wait on
+    // the hub's lane has none after it.
     let call = BridgeCall.obtain(
         invoke: { first in
             var call = first
@@ -73,9 +73,19 @@ public func awaitAsync<T: Sendable>(
                 let body = call.takeBody(as: (nonisolated(nonsending) @Sendable () async throws -> T).self)
                 do { call.storeValue(try await body()) } catch { call.error = error }
                 let done = call
-                guard let next = await _unsafeInheritExecutor_withUnsafeContinuation({ done.finish(waitingOn: $0) }) else { return nil }
+                let next: BridgeCall?
+                if done.onHubLane {
+                    // The worker runs on the hub's thread only, and so does
+                    // whoever resumes it: this form has no hop after the wait.
+                    next = await _unsafeInheritExecutor_withUnsafeContinuation { done.finish(waitingOn: $0) }
+                } else {
+                    // Resumed across threads: keep the form whose resumed
+                    // half is known to ThreadSanitizer's suppressions.
+                    next = await withUnsafeContinuation { done.finish(waitingOn: $0) }
+                }
+                guard let next else { return nil }
+                next.received()  // before anything is read from it
                 guard next.valueType == ObjectIdentifier(T.self) else { return next }
-                next.received()
                 call = next
             }
         },

@@ -64,6 +64,9 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     /// The lane whose worker runs the call.
     @exclusivity(unchecked)
     var lane: BridgeLane!
+    /// `lane` is the hub's own: its worker runs on the hub's thread only.
+    @usableFromInline @exclusivity(unchecked)
+    var onHubLane = false
     /// The worker running the call (to cancel it), and, once the body is done,
     /// the continuation it waits on for its next call.
     @exclusivity(unchecked)
@@ -248,7 +251,10 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
         if rec.pointee.has_pending_error != 0 { try Hub.throwPending(rec) }
         let lane = BridgeLanes.unretained(of: hub)._withUnsafeGuaranteedRef { $0.lane(for: executorPreference) }
         // A recycled call usually keeps its lane: no store, no retain/release.
-        if self.lane !== lane { self.lane = lane }
+        if self.lane !== lane {
+            self.lane = lane
+            onHubLane = lane.isHubLane
+        }
         waiter = rec
         stageBody(self)  // nothing throws from here until the worker took it
         lane.start(self)

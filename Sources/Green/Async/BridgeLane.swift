@@ -38,6 +38,8 @@ final class BridgeLane: @unchecked Sendable {
     /// The workers' executor when they run on this hub (inline runs).
     /// Unmanaged: `executor` holds it (it is the same object); used at +0.
     private let hubExecutor: Unmanaged<HubTaskExecutor>?
+    /// The hub's own lane: its workers run on the hub's thread only.
+    var isHubLane: Bool { hubExecutor != nil }
     private let idleCap: Int
     @exclusivity(unchecked)
     private var idle: [BridgeWorker] = []
