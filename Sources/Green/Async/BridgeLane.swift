@@ -17,7 +17,9 @@ import Glibc
 /// - When the body is done, the worker waits on a fresh continuation and hands
 ///   it, with the outcome, to the hub (`BridgeCall.deliver`), which wakes the
 ///   caller and puts the worker back on the idle list (at most `idleCap`
-///   idle; one more is ended).
+///   idle; one more is ended). It waits inside the call's `invoke`, and runs
+///   the next call there too when its value has the same type (one task
+///   switch a call fewer; see `awaitAsync`).
 /// - A worker whose call was abandoned (timeout, kill) has been cancelled: it
 ///   finishes the body, its outcome is dropped, and it ends (Swift's
 ///   cancellation cannot be undone, so it is never reused).
