@@ -58,11 +58,38 @@ public func awaitAsync<T: Sendable>(
     // metadata is looked up, made or destroyed per call. `body` travels in the
     // call's value storage until the worker takes it (no closure context to
     // allocate for it).
+    //
+    // `invoke` runs the body, then waits in place for the worker's next call
+    // and runs that too when its value is also a `T` (the same `invoke` and
+    // `dropValue`, in whichever module they were specialized): only a call of
+    // another type goes back to the worker's loop (`BridgeWorker.serve`).
+    // Each return from an async call costs Swift a task switch (a lookup of
+    // the worker's executor preference under the task's lock); the wait on
+    // the hub's lane has none after it.
     let call = BridgeCall.obtain(
-        invoke: { call in
-            let body = call.takeBody(as: (nonisolated(nonsending) @Sendable () async throws -> T).self)
-            call.storeValue(try await body())
+        invoke: { first in
+            var call = first
+            while true {
+                let body = call.takeBody(as: (nonisolated(nonsending) @Sendable () async throws -> T).self)
+                do { call.storeValue(try await body()) } catch { call.error = error }
+                let done = call
+                let next: BridgeCall?
+                if done.onHubLane {
+                    // The worker runs on the hub's thread only, and so does
+                    // whoever resumes it: this form has no hop after the wait.
+                    next = await _unsafeInheritExecutor_withUnsafeContinuation { done.finish(waitingOn: $0) }
+                } else {
+                    // Resumed across threads: keep the form whose resumed
+                    // half is known to ThreadSanitizer's suppressions.
+                    next = await withUnsafeContinuation { done.finish(waitingOn: $0) }
+                }
+                guard let next else { return nil }
+                next.received()  // before anything is read from it
+                guard next.valueType == ObjectIdentifier(T.self) else { return next }
+                call = next
+            }
         },
+        valueType: ObjectIdentifier(T.self),
         dropValue: { $0.assumingMemoryBound(to: T.self).deinitialize(count: 1) })
     try call.perform(timeout: timeout, executorPreference: executorPreference) { $0.storeBody(body) }
     let value = call.takeValue(as: T.self)

@@ -1,3 +1,4 @@
+import CGreenContext
 import CLibev
 import Synchronization
 
@@ -33,10 +34,17 @@ import Synchronization
 /// `deliver` or by `abandon`.
 @usableFromInline
 final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
-    /// Runs the body and stores its value (`storeValue`).
+    /// Runs the body, stores its outcome (`storeValue`, `error`), hands it
+    /// to the hub (`finish(waitingOn:)`) and runs the worker's next calls
+    /// while their values are of the same type (`valueType`); returns the
+    /// first call of another type, or nil when the worker is to end.
     /// (Set anew when a recycled call is reused: see `obtain`.)
     @exclusivity(unchecked)
-    private(set) var invoke: nonisolated(nonsending) @Sendable (BridgeCall) async throws -> Void
+    private(set) var invoke: nonisolated(nonsending) @Sendable (BridgeCall) async -> BridgeCall?
+    /// The type of the value (`T` of `awaitAsync`): calls with the same one
+    /// can run in each other's `invoke`.
+    @usableFromInline @exclusivity(unchecked)
+    private(set) var valueType: ObjectIdentifier
     /// Destroys a value stored and never taken (a late one).
     @exclusivity(unchecked)
     private var dropValue: (UnsafeMutableRawPointer) -> Void
@@ -51,19 +59,23 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     @usableFromInline @exclusivity(unchecked)
     var holdsBody = false
     /// What the body threw.
-    @exclusivity(unchecked)
+    @usableFromInline @exclusivity(unchecked)
     var error: (any Error)?
     /// The lane whose worker runs the call.
     @exclusivity(unchecked)
     var lane: BridgeLane!
+    /// `lane` is the hub's own: its worker runs on the hub's thread only.
+    @usableFromInline @exclusivity(unchecked)
+    var onHubLane = false
     /// The worker running the call (to cancel it), and, once the body is done,
     /// the continuation it waits on for its next call.
     @exclusivity(unchecked)
     var worker: BridgeWorker?
     @exclusivity(unchecked)
     var nextCall: UnsafeContinuation<BridgeCall?, Never>?
+    /// The parked caller's record (see `perform(on:)` for its lifetime).
     @exclusivity(unchecked)
-    private var waiter: AnyGreenlet?
+    private var waiter: Hub.Record?
     /// The outcome is in (`error`, or the value).
     @exclusivity(unchecked)
     private(set) var finished = false
@@ -82,9 +94,11 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     private let handOff = Atomic<Bool>(false)
 
     @usableFromInline
-    init(invoke: nonisolated(nonsending) @escaping @Sendable (BridgeCall) async throws -> Void,
+    init(invoke: nonisolated(nonsending) @escaping @Sendable (BridgeCall) async -> BridgeCall?,
+         valueType: ObjectIdentifier,
          dropValue: @escaping (UnsafeMutableRawPointer) -> Void) {
         self.invoke = invoke
+        self.valueType = valueType
         self.dropValue = dropValue
     }
 
@@ -94,6 +108,7 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     }
 
     /// Worker, first thing: pairs with `handedOver`.
+    @usableFromInline
     func received() {
         _ = handOff.load(ordering: .acquiring)
     }
@@ -103,16 +118,18 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     /// initialization and a deinit per call (about 500 instructions).
     @usableFromInline
     static func obtain(
-        invoke: nonisolated(nonsending) @escaping @Sendable (BridgeCall) async throws -> Void,
+        invoke: nonisolated(nonsending) @escaping @Sendable (BridgeCall) async -> BridgeCall?,
+        valueType: ObjectIdentifier,
         dropValue: @escaping (UnsafeMutableRawPointer) -> Void
     ) -> BridgeCall {
-        if let lanes = BridgeLanes.ofThisThread, let call = lanes.spare {
-            lanes.spare = nil
+        if let lanes = BridgeLanes.ofThisThreadUnretained,
+           let call = lanes._withUnsafeGuaranteedRef({ $0.takeSpare() }) {
             call.invoke = invoke
+            call.valueType = valueType
             call.dropValue = dropValue
             return call
         }
-        return BridgeCall(invoke: invoke, dropValue: dropValue)
+        return BridgeCall(invoke: invoke, valueType: valueType, dropValue: dropValue)
     }
 
     /// The caller, after it took the value of a call that ended normally:
@@ -128,10 +145,12 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     // `perform` found them through the same slot. A call that ended normally
     // holds nothing: its body was taken, its value too, `error` is nil.
     // `lane` is set anew by the next `perform`.)
-        guard finished, !abandoned,
-              let lanes = BridgeLanes.ofThisThread, lanes.spare == nil else { return }
-        finished = false
-        lanes.spare = self
+        guard finished, !abandoned, let lanes = BridgeLanes.ofThisThreadUnretained else { return }
+        lanes._withUnsafeGuaranteedRef { lanes in
+            guard lanes.spare == nil else { return }
+            finished = false
+            lanes.spare = Unmanaged.passRetained(self)
+        }
     }
 
     /// Whether a `T` is kept in `valueWords`.
@@ -214,13 +233,29 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
     ) throws {
         if isInsideSwiftTask { throw AsyncBridgeError.calledInsideTask }
         let timeout = try validated(timeout)
-        let hub = Hub.current
-        let me = hub.current
-        if me === hub.hubGreenlet { throw GreenError.blockingInHub }
-        try me.throwPendingError()
-        let lane = BridgeLanes.of(hub).lane(for: executorPreference)
-        self.lane = lane
-        waiter = me
+        // The hub at +0: the calling thread keeps it alive while it runs.
+        try Hub.currentUnretained._withUnsafeGuaranteedRef {
+            try perform(on: $0, timeout: timeout, executorPreference: executorPreference, stageBody: stageBody)
+        }
+    }
+
+    /// `perform` on the calling thread's hub (borrowed, no retain). The
+    /// caller is named by its record, not its object: the greenlet is parked
+    /// in `wait` (alive, its frame holds it) for as long as `waiter` is set.
+    private func perform(
+        on hub: Hub, timeout: Duration?, executorPreference: (any TaskExecutor)?,
+        stageBody: (BridgeCall) -> Void
+    ) throws {
+        let rec = green_get_current().unsafelyUnwrapped
+        if rec == hub.hot.pointee.hubRecord { throw GreenError.blockingInHub }
+        if rec.pointee.has_pending_error != 0 { try Hub.throwPending(rec) }
+        let lane = BridgeLanes.unretained(of: hub)._withUnsafeGuaranteedRef { $0.lane(for: executorPreference) }
+        // A recycled call usually keeps its lane: no store, no retain/release.
+        if self.lane !== lane {
+            self.lane = lane
+            onHubLane = lane.isHubLane
+        }
+        waiter = rec
         stageBody(self)  // nothing throws from here until the worker took it
         lane.start(self)
         if !finished {
@@ -271,20 +306,30 @@ final class BridgeCall: ThreadsafeJob, @unchecked Sendable {
         worker?.task?.cancel()
     }
 
+    /// Worker, inside `withUnsafeContinuation`, once the outcome is stored:
+    /// the worker waits on `k` for its next call; brings both to the hub
+    /// (`BridgeLane.finish`).
+    @usableFromInline
+    func finish(waitingOn k: UnsafeContinuation<BridgeCall?, Never>) {
+        nextCall = k
+        // +0: the call holds its lane.
+        unowned(unsafe) let lane = self.lane.unsafelyUnwrapped
+        lane.finish(self)
+    }
+
     /// Hub thread: the body is done. Wakes the waiter unless it left, and
     /// gives the worker back to its lane (or ends it).
     func deliver() {
-        let lane = self.lane!
-        let worker = self.worker
-        let next = self.nextCall
-        self.worker = nil
-        self.nextCall = nil
+        // (+0: the call holds its lane, which holds its hub.)
+        unowned(unsafe) let lane = self.lane.unsafelyUnwrapped
+        let worker = self.worker.take()
+        let next = self.nextCall.take()
         if !abandoned {
             finished = true
-            if loopRef { loopRef = false; ev_unref(lane.hub.loop) }
+            if loopRef { loopRef = false; ev_unref(lane.loop) }
             if let w = waiter {
                 waiter = nil
-                lane.hub.wake(w)
+                lane.hubUnretained._withUnsafeGuaranteedRef { $0.wake(record: w) }
             }
         } else {
             // A late outcome: dropped now, not when the call goes. An idle

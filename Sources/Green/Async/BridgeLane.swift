@@ -17,7 +17,9 @@ import Glibc
 /// - When the body is done, the worker waits on a fresh continuation and hands
 ///   it, with the outcome, to the hub (`BridgeCall.deliver`), which wakes the
 ///   caller and puts the worker back on the idle list (at most `idleCap`
-///   idle; one more is ended).
+///   idle; one more is ended). It waits inside the call's `invoke`, and runs
+///   the next call there too when its value has the same type (one task
+///   switch a call fewer; see `awaitAsync`).
 /// - A worker whose call was abandoned (timeout, kill) has been cancelled: it
 ///   finishes the body, its outcome is dropped, and it ends (Swift's
 ///   cancellation cannot be undone, so it is never reused).
@@ -36,15 +38,24 @@ final class BridgeLane: @unchecked Sendable {
     /// Where workers run.
     let executor: any TaskExecutor
     /// The workers' executor when they run on this hub (inline runs).
-    let hubExecutor: HubTaskExecutor?
+    /// Unmanaged: `executor` holds it (it is the same object); used at +0.
+    private let hubExecutor: Unmanaged<HubTaskExecutor>?
+    /// The hub's own lane: its workers run on the hub's thread only.
+    var isHubLane: Bool { hubExecutor != nil }
     private let idleCap: Int
     @exclusivity(unchecked)
     private var idle: [BridgeWorker] = []
 
+    /// The hub's loop and the hub at +0 (the lane holds the hub), for
+    /// `BridgeCall.deliver`.
+    let loop: OpaquePointer
+    var hubUnretained: Unmanaged<Hub> { Unmanaged.passUnretained(hub) }
+
     init(hub: Hub, executor: any TaskExecutor, hubExecutor: HubTaskExecutor?, idleCap: Int = BridgeLane.idleCap) {
         self.hub = hub
+        self.loop = hub.loop
         self.executor = executor
-        self.hubExecutor = hubExecutor
+        self.hubExecutor = hubExecutor.map { Unmanaged.passUnretained($0) }
         self.idleCap = idleCap
         idle.reserveCapacity(idleCap)
     }
@@ -53,12 +64,11 @@ final class BridgeLane: @unchecked Sendable {
     /// first step runs here, on the calling greenlet.
     func start(_ call: BridgeCall) {
         if let w = idle.popLast() {
+            let k = w.continuation.take().unsafelyUnwrapped
             call.worker = w
             call.handedOver()
-            let k = w.continuation.unsafelyUnwrapped
-            w.continuation = nil
             if let ex = hubExecutor {
-                ex.runInline { k.resume(returning: call) }
+                ex._withUnsafeGuaranteedRef { $0.runInline { k.resume(returning: call) } }
             } else {
                 k.resume(returning: call)
             }
@@ -67,7 +77,7 @@ final class BridgeLane: @unchecked Sendable {
             call.worker = w
             call.handedOver()
             if let ex = hubExecutor {
-                ex.runInline { w.start(call, on: executor) }
+                ex._withUnsafeGuaranteedRef { $0.runInline { w.start(call, on: executor) } }
             } else {
                 w.start(call, on: executor)
             }
@@ -86,7 +96,7 @@ final class BridgeLane: @unchecked Sendable {
     }
 
     /// Hub thread: the worker `w` waits on `k` for another call.
-    func takeBack(_ w: BridgeWorker, _ k: UnsafeContinuation<BridgeCall?, Never>, reusable: Bool) {
+    func takeBack(_ w: consuming BridgeWorker, _ k: UnsafeContinuation<BridgeCall?, Never>, reusable: Bool) {
         if reusable && idle.count < idleCap {
             w.continuation = k
             idle.append(w)
@@ -101,7 +111,7 @@ final class BridgeLane: @unchecked Sendable {
             guard let k = w.continuation else { continue }
             w.continuation = nil
             if let ex = hubExecutor {
-                ex.runInline { k.resume(returning: nil) }
+                ex._withUnsafeGuaranteedRef { $0.runInline { k.resume(returning: nil) } }
             } else {
                 k.resume(returning: nil)
             }
@@ -126,17 +136,16 @@ final class BridgeWorker: @unchecked Sendable {
     /// is given nil. `nonisolated(nonsending)`, as are the calls' bodies, so
     /// going into a body and out of it is a plain call: no executor switch,
     /// which for a Task with an executor preference means no lookup of that
-    /// preference under the task's status lock.
+    /// preference under the task's status lock. A call's `invoke` runs the
+    /// body, waits for the next call itself and runs it too when it is of
+    /// the same type (see `awaitAsync`); it returns the next call of another
+    /// type, or nil.
     nonisolated(nonsending)
     private static func serve(_ first: BridgeCall) async {
         var call: BridgeCall? = first
         while let c = call {
             c.received()
-            do { try await c.invoke(c) } catch { c.error = error }
-            call = await withUnsafeContinuation { (k: UnsafeContinuation<BridgeCall?, Never>) in
-                c.nextCall = k
-                c.lane.finish(c)
-            }
+            call = await c.invoke(c)
         }
     }
 }
@@ -154,10 +163,26 @@ final class BridgeLanes {
     /// The hub's public executor: a preference for it means the hub's lane.
     private let hubExecutorID: ObjectIdentifier
 
-    /// A finished call kept for the next `awaitAsync` (`BridgeCall.recycle`).
-    /// Hub thread only.
+    /// A finished call kept for the next `awaitAsync` (`BridgeCall.recycle`),
+    /// held +1 (released with the lanes). Hub thread only.
     @exclusivity(unchecked)
-    var spare: BridgeCall?
+    var spare: Unmanaged<BridgeCall>?
+
+    /// Takes the spare call out, with its reference (no retain/release).
+    @inline(__always)
+    func takeSpare() -> BridgeCall? {
+        guard let s = spare else { return nil }
+        spare = nil
+        return s.takeRetainedValue()
+    }
+
+    /// The thread's lanes at +0 (see `ofThisThread`): for the hub's thread,
+    /// which borrows them only while its hub runs it.
+    @inline(__always)
+    static var ofThisThreadUnretained: Unmanaged<BridgeLanes>? {
+        guard let raw = pthread_getspecific(slot) else { return nil }
+        return Unmanaged<BridgeLanes>.fromOpaque(raw)
+    }
 
     /// The lanes of this thread's hub if it has made them (nil otherwise):
     /// the thread-specific slot, which is cleared when the lanes go.
@@ -182,6 +207,17 @@ final class BridgeLanes {
         return ofSlow(hub)
     }
 
+    /// `of(hub)` at +0: the lanes live as long as the hub (its locals own
+    /// them), and the caller borrows them on the hub's thread only.
+    @inline(__always)
+    static func unretained(of hub: Hub) -> Unmanaged<BridgeLanes> {
+        if let raw = pthread_getspecific(slot) {
+            let lanes = Unmanaged<BridgeLanes>.fromOpaque(raw)
+            if lanes._withUnsafeGuaranteedRef({ $0.hubLane.hub === hub }) { return lanes }
+        }
+        return Unmanaged.passUnretained(ofSlow(hub))
+    }
+
     @inline(never)
     private static func ofSlow(_ hub: Hub) -> BridgeLanes {
         let lanes = hub.local(BridgeLanes.self) { BridgeLanes(hub: hub) }
@@ -198,6 +234,7 @@ final class BridgeLanes {
     }()
 
     deinit {
+        spare?.release()
         if let raw = pthread_getspecific(BridgeLanes.slot), raw == Unmanaged.passUnretained(self).toOpaque() {
             pthread_setspecific(BridgeLanes.slot, nil)
         }

@@ -648,6 +648,13 @@ public final class Hub: @unchecked Sendable {
         Hub.wakeParked(g.record, hot, first: false)
     }
 
+    /// `wake(_:)` by record: for a caller that keeps the parked greenlet's
+    /// record, not the object (`BridgeCall`). Hub thread; never switches.
+    @inline(__always)
+    func wake(record rec: Record) {
+        Hub.wakeParked(rec, hot, first: false)
+    }
+
     /// Moves a parked record to the ready queue of `h` (its hub's hot state),
     /// at the front when `first`; does nothing to a greenlet that is not
     /// parked. A parked greenlet has started: it goes back as plain `.ready`.

@@ -33,6 +33,32 @@ struct WideTracked: Sendable {
         #expect(got == ["7", "a string", "after a suspension", "wide", "wide later", "wide global"])
     }
 
+    /// A worker runs calls of one value type one after another without
+    /// leaving their `invoke` (see `awaitAsync`): runs of one type, switches
+    /// between types, errors and suspensions in the middle of a run.
+    @Test func runsOfOneTypeAndSwitchesBetweenTypesKeepTheirOutcomes() async throws {
+        struct Oops: Error, Equatable { let n: Int }
+        let got = try await Green.run { () -> [String] in
+            var out: [String] = []
+            for round in 0..<3 {
+                for i in 0..<3 { out.append(String(try awaitAsync { round * 10 + i })) }
+                do {
+                    _ = try awaitAsync { () async throws -> Int in throw Oops(n: round) }
+                } catch let e as Oops { out.append("oops \(e.n)") }
+                out.append(String(try awaitAsync { () -> Int in await Task.yield(); return -round }))
+                out.append(try awaitAsync { "s\(round)" })
+                out.append(try awaitAsync { Wide(tag: "w\(round)") }.tag)
+            }
+            return out
+        }
+        var expected: [String] = []
+        for round in 0..<3 {
+            for i in 0..<3 { expected.append(String(round * 10 + i)) }
+            expected += ["oops \(round)", String(-round), "s\(round)", "w\(round)"]
+        }
+        #expect(got == expected)
+    }
+
     @Test func aBodyAfterATimedOutOneIsNotCancelled() async throws {
         for preference in [nil, globalConcurrentExecutor] as [(any TaskExecutor)?] {
             let states = try await Green.run { () -> [Bool] in
